@@ -1,0 +1,51 @@
+namespace Unlearn.Plugins;
+
+/// <summary>What a calibrator works with. Implemented by the host.</summary>
+public abstract class CalibrationContext
+{
+    /// <summary>θ_orig, the model before unlearning.</summary>
+    public abstract ILanguageModel Original { get; }
+
+    /// <summary>θ_unl, the unlearned model.</summary>
+    public abstract ILanguageModel Unlearned { get; }
+
+    /// <summary>Sets the host's preallocated mixing model to θ(α) = (1 − α)·θ_orig + α·θ_unl and returns it.
+    /// The same instance is reused for every α: no full copy per call.</summary>
+    public abstract ILanguageModel Mix(double alpha);
+
+    /// <summary>A metric's aggregate on a model and split; <paramref name="maxItems"/> limits the split to a probe.
+    /// Tokenised batches are reused across calls.</summary>
+    public abstract double Evaluate(ILanguageModel model, string metric, string split, int? maxItems = null);
+
+    /// <summary>Cancelled when the user interrupts the run.</summary>
+    public abstract CancellationToken CancellationToken { get; }
+
+    /// <summary>Reports progress text (e.g. "α=0.5 retain=0.81").</summary>
+    public abstract void Report(string message);
+}
+
+/// <summary>One visited α.</summary>
+/// <param name="Alpha">The mixing coefficient.</param>
+/// <param name="Retain">The calibration metric on the retain split.</param>
+/// <param name="Forget">The metric on the forget split, when the calibrator measures it.</param>
+/// <param name="NonMonotone">True when this point breaks monotonicity against an earlier visited point.</param>
+public sealed record CalibrationPoint(double Alpha, double Retain, double? Forget, bool NonMonotone);
+
+/// <summary>The outcome of calibration.</summary>
+/// <param name="Alpha">α*, the coefficient of the final model.</param>
+/// <param name="OriginalValue">M(θ_orig).</param>
+/// <param name="Target">τ·M(θ_orig).</param>
+/// <param name="Curve">Every visited α in visiting order.</param>
+/// <param name="Evaluations">Number of metric evaluations spent.</param>
+/// <param name="Note">A sentence for the report (e.g. "unlearned model already meets the bar").</param>
+public sealed record CalibrationResult(double Alpha, double OriginalValue, double Target, IReadOnlyList<CalibrationPoint> Curve, int Evaluations, string Note);
+
+/// <summary>Turns θ_orig and θ_unl into the final model; the host then builds θ(α*).</summary>
+public interface ICalibrator
+{
+    /// <summary>Finds α*. Throws <see cref="CalibrationException"/> when no α meets the bar.</summary>
+    CalibrationResult Calibrate(CalibrationContext context);
+}
+
+/// <summary>Calibration cannot succeed (for instance even θ_orig misses the bar); the message says why.</summary>
+public sealed class CalibrationException(string message) : Exception(message);
