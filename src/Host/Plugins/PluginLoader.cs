@@ -1,0 +1,217 @@
+using System.IO.Compression;
+using System.Reflection;
+using System.Reflection.Metadata;
+using System.Reflection.PortableExecutable;
+using System.Security.Cryptography;
+using McMaster.NETCore.Plugins;
+using Unlearn.Plugins;
+
+namespace Unlearn.Host.Plugins;
+
+/// <summary>A folder to look for plugins in, and how it was named.</summary>
+/// <param name="Path">The folder.</param>
+/// <param name="Origin">"built-in", "--plugins", "UNLEARN_PLUGIN_PATH" or "pipeline".</param>
+public sealed record PluginSource(string Path, string Origin);
+
+/// <summary>Discovers plugin assemblies in folders and loads each into its own load context, sharing the SDK and
+/// TorchSharp with the host so contracts and tensors cross the boundary without copies.</summary>
+/// <remarks>A folder may hold plugins as <c>Name/Name.dll</c> (the tool's layout), as build outputs
+/// (<c>Name.dll</c> next to <c>Name.deps.json</c>), or as NuGet packages (<c>*.nupkg</c>, unpacked into a cache).
+/// A broken assembly is recorded as a <see cref="PluginProblem"/>, never thrown: listing skips it with a warning,
+/// and a pipeline that names one of its plugins fails with the reason.</remarks>
+public sealed class PluginLoader
+{
+    /// <summary>The environment variable listing extra plugin folders (separated by the path separator).</summary>
+    public const string PathVariable = "UNLEARN_PLUGIN_PATH";
+
+    private const string SdkAssemblyName = "Unlearn.Plugins.Abstractions";
+    private readonly HashSet<string> _loaded = new(StringComparer.Ordinal);
+    private readonly string _packageCache;
+
+    /// <summary>Creates a loader; <paramref name="packageCache"/> is where .nupkg plugins are unpacked.</summary>
+    public PluginLoader(string? packageCache = null)
+    {
+        _packageCache = packageCache ?? Path.Combine(HostPaths.CacheRoot, "plugin-packages");
+    }
+
+    /// <summary>The tool's own plugins folder, next to the host assembly.</summary>
+    public static string BuiltInFolder => Path.Combine(AppContext.BaseDirectory, "plugins");
+
+    /// <summary>Folders from <see cref="PathVariable"/>.</summary>
+    public static IReadOnlyList<string> FoldersFromEnvironment()
+    {
+        var value = Environment.GetEnvironmentVariable(PathVariable);
+        return string.IsNullOrWhiteSpace(value) ? [] : value.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    }
+
+    /// <summary>Loads every plugin found in the sources into <paramref name="registry"/>.</summary>
+    public void LoadInto(PluginRegistry registry, IEnumerable<PluginSource> sources)
+    {
+        foreach (var source in sources)
+        {
+            var folder = Path.GetFullPath(source.Path);
+            if (!Directory.Exists(folder))
+            {
+                registry.AddProblem(new PluginProblem(folder, $"plugin folder not found (named by {source.Origin}). Check the path."));
+                continue;
+            }
+            foreach (var candidate in Candidates(folder, registry))
+                LoadAssembly(registry, candidate, source.Origin);
+        }
+    }
+
+    private IEnumerable<string> Candidates(string folder, PluginRegistry registry)
+    {
+        foreach (var sub in Directory.EnumerateDirectories(folder).Order(StringComparer.Ordinal))
+        {
+            var main = Path.Combine(sub, Path.GetFileName(sub) + ".dll");
+            if (File.Exists(main)) yield return main;
+        }
+        foreach (var dll in Directory.EnumerateFiles(folder, "*.dll").Order(StringComparer.Ordinal))
+        {
+            // In a build output only the plugin's own assembly has a .deps.json; its dependencies do not.
+            if (File.Exists(Path.ChangeExtension(dll, ".deps.json"))) yield return dll;
+            else if (!LooksLikeDependency(dll)) yield return dll;
+        }
+        foreach (var package in Directory.EnumerateFiles(folder, "*.nupkg").Order(StringComparer.Ordinal))
+        {
+            string? main = null;
+            try { main = UnpackPackage(package); }
+            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+            {
+                registry.AddProblem(new PluginProblem(package, $"not a readable NuGet package: {e.Message}"));
+            }
+            if (main == null) registry.AddProblem(new PluginProblem(package, "the package has no lib/net*/ assembly to load as a plugin."));
+            else yield return main;
+        }
+    }
+
+    // A loose DLL without a deps.json next to others that have one is a dependency copy, not a plugin.
+    private static bool LooksLikeDependency(string dll) =>
+        Directory.EnumerateFiles(Path.GetDirectoryName(dll)!, "*.deps.json").Any();
+
+    private string? UnpackPackage(string package)
+    {
+        using var zip = ZipFile.OpenRead(package);
+        var nuspec = zip.Entries.FirstOrDefault(e => e.FullName.EndsWith(".nuspec", StringComparison.OrdinalIgnoreCase) && !e.FullName.Contains('/'));
+        var id = nuspec != null ? Path.GetFileNameWithoutExtension(nuspec.FullName) : Path.GetFileNameWithoutExtension(package);
+        var hash = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(package)))[..16];
+        var target = Path.Combine(_packageCache, id + "-" + hash);
+        if (!Directory.Exists(target))
+        {
+            var staging = target + ".partial-" + Guid.NewGuid().ToString("N")[..8];
+            zip.ExtractToDirectory(staging);
+            try { Directory.Move(staging, target); }
+            catch (IOException) { Directory.Delete(staging, true); } // another process unpacked it first
+        }
+        var lib = Path.Combine(target, "lib");
+        if (!Directory.Exists(lib)) return null;
+        var framework = Directory.EnumerateDirectories(lib, "net*").OrderByDescending(d => d, StringComparer.Ordinal).FirstOrDefault();
+        if (framework == null) return null;
+        var dll = Path.Combine(framework, id + ".dll");
+        if (File.Exists(dll)) return dll;
+        return Directory.EnumerateFiles(framework, "*.dll").FirstOrDefault();
+    }
+
+    private void LoadAssembly(PluginRegistry registry, string path, string origin)
+    {
+        if (!_loaded.Add(path)) return;
+        Version sdkVersion;
+        try
+        {
+            using var stream = File.OpenRead(path);
+            using var pe = new PEReader(stream);
+            if (!pe.HasMetadata) { registry.AddProblem(new PluginProblem(path, "not a .NET assembly (no metadata). Only managed plugin DLLs belong in a plugin folder.")); return; }
+            var md = pe.GetMetadataReader();
+            if (!md.IsAssembly) { registry.AddProblem(new PluginProblem(path, "not a .NET assembly (a module without a manifest).")); return; }
+            var sdkReference = md.AssemblyReferences.Select(md.GetAssemblyReference)
+                .FirstOrDefault(r => md.GetString(r.Name) == SdkAssemblyName);
+            if (sdkReference.Name.IsNil)
+            {
+                registry.AddProblem(new PluginProblem(path, $"not a dotnet-unlearn plugin: it does not reference {SdkAssemblyName}. Build plugins against the SDK (see docs/plugin-authoring.md), or keep other DLLs out of plugin folders."));
+                return;
+            }
+            sdkVersion = sdkReference.Version;
+        }
+        catch (BadImageFormatException)
+        {
+            registry.AddProblem(new PluginProblem(path, "not a .NET assembly (bad image format). Only managed plugin DLLs belong in a plugin folder."));
+            return;
+        }
+        catch (IOException e)
+        {
+            registry.AddProblem(new PluginProblem(path, "cannot be read: " + e.Message));
+            return;
+        }
+
+        var host = SdkVersion.Current;
+        if (sdkVersion.Major != host.Major || sdkVersion < SdkVersion.LastBreaking)
+        {
+            registry.AddProblem(new PluginProblem(path, $"built against plugin SDK {sdkVersion.ToString(2)}, which is incompatible with this tool's SDK {host.ToString(2)} (last breaking change: {SdkVersion.LastBreaking.ToString(2)}). Rebuild the plugin against Unlearn.Plugins.Abstractions {host.ToString(2)}."));
+            return;
+        }
+        if (sdkVersion.Minor > host.Minor)
+        {
+            registry.AddProblem(new PluginProblem(path, $"built against plugin SDK {sdkVersion.ToString(2)}, newer than this tool's SDK {host.ToString(2)}. Update dotnet-unlearn, or rebuild the plugin against SDK {host.ToString(2)}."));
+            return;
+        }
+
+        Assembly assembly;
+        try
+        {
+            var loader = PluginLoader_Create(path);
+            assembly = loader.LoadDefaultAssembly();
+        }
+        catch (Exception e)
+        {
+            registry.AddProblem(new PluginProblem(path, $"could not be loaded: {e.GetType().Name}: {e.Message}"));
+            return;
+        }
+        var attribute = assembly.GetCustomAttribute<UnlearnPluginAttribute>();
+        if (attribute == null)
+        {
+            registry.AddProblem(new PluginProblem(path, "not a dotnet-unlearn plugin: it has no [assembly: UnlearnPlugin(typeof(YourModule))] attribute naming its registration type."));
+            return;
+        }
+        var info = new PluginAssembly(path, assembly.GetName().Name ?? Path.GetFileNameWithoutExtension(path),
+            assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? assembly.GetName().Version?.ToString() ?? "0.0.0",
+            Sha256Of(path), sdkVersion, origin);
+        RegisterModule(registry, attribute.ModuleType, info);
+    }
+
+    /// <summary>Instantiates a module type and lets it register; failures become problems naming the file.</summary>
+    public static void RegisterModule(PluginRegistry registry, Type moduleType, PluginAssembly info)
+    {
+        if (!typeof(IPluginModule).IsAssignableFrom(moduleType))
+        {
+            registry.AddProblem(new PluginProblem(info.Path, $"the UnlearnPlugin attribute names {moduleType.FullName}, which does not implement IPluginModule."));
+            return;
+        }
+        IPluginModule module;
+        try { module = (IPluginModule)Activator.CreateInstance(moduleType)!; }
+        catch (Exception e)
+        {
+            var inner = e is TargetInvocationException { InnerException: { } i } ? i : e;
+            registry.AddProblem(new PluginProblem(info.Path, $"the plugin module {moduleType.FullName} threw in its constructor: {inner.GetType().Name}: {inner.Message}"));
+            return;
+        }
+        try { module.Register(registry.CatalogFor(info)); }
+        catch (Exception e)
+        {
+            registry.AddProblem(new PluginProblem(info.Path, $"the plugin module {moduleType.FullName} threw while registering: {e.GetType().Name}: {e.Message}"));
+        }
+    }
+
+    private static McMaster.NETCore.Plugins.PluginLoader PluginLoader_Create(string path) =>
+        McMaster.NETCore.Plugins.PluginLoader.CreateFromAssemblyFile(
+            path,
+            sharedTypes: [typeof(IPluginModule), typeof(TorchSharp.torch)],
+            configure: config => config.PreferSharedTypes = true);
+
+    /// <summary>SHA-256 of a file, lower-case hex.</summary>
+    public static string Sha256Of(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+}
