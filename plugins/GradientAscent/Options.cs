@@ -1,0 +1,201 @@
+using System.ComponentModel;
+
+namespace Unlearn.Plugins.GradientAscent;
+
+/// <summary>Options of <c>ga</c>: plain gradient ascent with the ascent tricks.</summary>
+public sealed class GaOptions : IValidatableOptions
+{
+    /// <summary>T: the ascent NLL is computed on logits / T.</summary>
+    [Description("Temperature T: the ascent NLL is computed on logits / T (T > 1 softens it).")]
+    public double Temperature { get; init; } = 1.0;
+
+    /// <summary>q: per sequence, ascend only on the ceil(q·n) answer tokens with the lowest NLL.</summary>
+    [Description("Likelihood cap q in (0, 1]: per sequence ascend only on the ceil(q*n) answer tokens with the lowest NLL; 1 = off.")]
+    public double LikelihoodCap { get; init; } = 1.0;
+
+    /// <summary>δ: bounded ascent on the mean token NLL of each sequence; null = off.</summary>
+    [Description("Bound delta: a sequence whose mean answer-token NLL exceeds delta contributes nothing (term max(0, delta - nll)); unset = off.")]
+    public double? Bound { get; init; }
+
+    internal AscentTricks Tricks => new(Temperature, LikelihoodCap, Bound);
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate() => OptionChecks.Tricks(Temperature, LikelihoodCap, Bound);
+}
+
+/// <summary>Options of <c>gd</c> (GradDiff): ascent on the forget set plus λ·retain NLL.</summary>
+public sealed class GdOptions : IValidatableOptions
+{
+    /// <summary>λ, weight of the retain NLL.</summary>
+    [Description("Lambda: weight of the retain-set NLL term.")]
+    public double RetainWeight { get; init; } = 1.0;
+
+    /// <summary>T: the ascent NLL is computed on logits / T.</summary>
+    [Description("Temperature T: the ascent NLL is computed on logits / T (T > 1 softens it).")]
+    public double Temperature { get; init; } = 1.0;
+
+    /// <summary>q: per sequence, ascend only on the ceil(q·n) answer tokens with the lowest NLL.</summary>
+    [Description("Likelihood cap q in (0, 1]: per sequence ascend only on the ceil(q*n) answer tokens with the lowest NLL; 1 = off.")]
+    public double LikelihoodCap { get; init; } = 1.0;
+
+    /// <summary>δ: bounded ascent on the mean token NLL of each sequence; null = off.</summary>
+    [Description("Bound delta: a sequence whose mean answer-token NLL exceeds delta contributes nothing (term max(0, delta - nll)); unset = off.")]
+    public double? Bound { get; init; }
+
+    internal AscentTricks Tricks => new(Temperature, LikelihoodCap, Bound);
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate() =>
+        OptionChecks.NonNegative("retain_weight", RetainWeight).Concat(OptionChecks.Tricks(Temperature, LikelihoodCap, Bound));
+}
+
+/// <summary>Options of <c>kl</c>: ascent on the forget set plus λ·KL(p_ref ‖ p_θ) on retain answer tokens.</summary>
+public sealed class KlOptions : IValidatableOptions
+{
+    /// <summary>λ, weight of the KL term.</summary>
+    [Description("Lambda: weight of the KL(p_ref || p_theta) term on retain answer tokens.")]
+    public double RetainWeight { get; init; } = 1.0;
+
+    /// <summary>T: the ascent NLL is computed on logits / T.</summary>
+    [Description("Temperature T: the ascent NLL is computed on logits / T (T > 1 softens it).")]
+    public double Temperature { get; init; } = 1.0;
+
+    /// <summary>q: per sequence, ascend only on the ceil(q·n) answer tokens with the lowest NLL.</summary>
+    [Description("Likelihood cap q in (0, 1]: per sequence ascend only on the ceil(q*n) answer tokens with the lowest NLL; 1 = off.")]
+    public double LikelihoodCap { get; init; } = 1.0;
+
+    /// <summary>δ: bounded ascent on the mean token NLL of each sequence; null = off.</summary>
+    [Description("Bound delta: a sequence whose mean answer-token NLL exceeds delta contributes nothing (term max(0, delta - nll)); unset = off.")]
+    public double? Bound { get; init; }
+
+    internal AscentTricks Tricks => new(Temperature, LikelihoodCap, Bound);
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate() =>
+        OptionChecks.NonNegative("retain_weight", RetainWeight).Concat(OptionChecks.Tricks(Temperature, LikelihoodCap, Bound));
+}
+
+/// <summary>Options of <c>npo</c>. NPO is self-bounding (the sigmoid saturates once ℓ_θ passes ℓ_ref), and its
+/// ℓ_ref is precomputed by the host on full answers at T = 1, so temperature and likelihood capping are not offered:
+/// they would make ℓ_θ and ℓ_ref incomparable.</summary>
+public sealed class NpoOptions : IValidatableOptions
+{
+    /// <summary>β, the inverse temperature of the preference.</summary>
+    [Description("Beta: inverse temperature of the NPO preference.")]
+    public double Beta { get; init; } = 0.5;
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate() => OptionChecks.Positive("beta", Beta);
+}
+
+/// <summary>Options of <c>npo-gd</c> and <c>npo-kl</c>: β of the NPO term and λ of the retain term are separate.</summary>
+public sealed class NpoRetainOptions : IValidatableOptions
+{
+    /// <summary>β, the inverse temperature of the preference.</summary>
+    [Description("Beta: inverse temperature of the NPO preference (independent of retain_weight).")]
+    public double Beta { get; init; } = 0.5;
+
+    /// <summary>λ, weight of the retain term.</summary>
+    [Description("Lambda: weight of the retain term (retain NLL for npo-gd, KL for npo-kl).")]
+    public double RetainWeight { get; init; } = 1.0;
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate() =>
+        OptionChecks.Positive("beta", Beta).Concat(OptionChecks.NonNegative("retain_weight", RetainWeight));
+}
+
+/// <summary>Options of <c>simnpo</c>.</summary>
+public sealed class SimNpoOptions : IValidatableOptions
+{
+    /// <summary>β.</summary>
+    [Description("Beta: inverse temperature of the length-normalised preference.")]
+    public double Beta { get; init; } = 2.5;
+
+    /// <summary>γ, the reward margin.</summary>
+    [Description("Gamma: reward margin subtracted inside the sigmoid.")]
+    public double Gamma { get; init; }
+
+    /// <summary>λ, weight of an optional retain NLL term (0 = none, the spec's SimNPO).</summary>
+    [Description("Lambda: weight of an optional retain-set NLL term; 0 = none.")]
+    public double RetainWeight { get; init; }
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate() =>
+        OptionChecks.Positive("beta", Beta).Concat(OptionChecks.Finite("gamma", Gamma)).Concat(OptionChecks.NonNegative("retain_weight", RetainWeight));
+}
+
+/// <summary>Options of <c>po</c> (IdK): NLL of a refusal to each forget question plus λ·retain NLL.</summary>
+public sealed class PoOptions : IValidatableOptions
+{
+    /// <summary>λ, weight of the retain NLL.</summary>
+    [Description("Lambda: weight of the retain-set NLL term.")]
+    public double RetainWeight { get; init; } = 1.0;
+
+    /// <summary>A file with one refusal per line replacing the built-in list; empty = built-in.</summary>
+    [Description("File with one refusal phrasing per line, replacing the built-in list of refusals; empty = built-in.")]
+    public string? RefusalsFile { get; init; }
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate() =>
+        OptionChecks.NonNegative("retain_weight", RetainWeight).Concat(OptionChecks.ExistingFile("refusals_file", RefusalsFile));
+}
+
+/// <summary>Options of <c>dpo</c> (IdK): prefer a refusal over the true answer, relative to the reference model.</summary>
+public sealed class DpoOptions : IValidatableOptions
+{
+    /// <summary>β.</summary>
+    [Description("Beta: inverse temperature of the preference.")]
+    public double Beta { get; init; } = 0.1;
+
+    /// <summary>λ, weight of an optional retain NLL term (0 = none, the spec's DPO).</summary>
+    [Description("Lambda: weight of an optional retain-set NLL term; 0 = none.")]
+    public double RetainWeight { get; init; }
+
+    /// <summary>A file with one refusal per line replacing the built-in list; empty = built-in.</summary>
+    [Description("File with one refusal phrasing per line, replacing the built-in list of refusals; empty = built-in.")]
+    public string? RefusalsFile { get; init; }
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate() =>
+        OptionChecks.Positive("beta", Beta).Concat(OptionChecks.NonNegative("retain_weight", RetainWeight))
+            .Concat(OptionChecks.ExistingFile("refusals_file", RefusalsFile));
+}
+
+/// <summary>Options of <c>rmu</c> (representation misdirection). Layers are numbered 1..NumLayers like the
+/// hidden-state indices: layer L is the decoder layer whose output is hidden state L.</summary>
+public sealed class RmuOptions : IValidatableOptions
+{
+    /// <summary>The layer L whose output is steered; null = NumLayers / 2 (at least 1).</summary>
+    [Description("Layer L (1-based, hidden-state index) whose output is steered; unset = NumLayers / 2.")]
+    public int? Layer { get; init; }
+
+    /// <summary>c, the steering coefficient.</summary>
+    [Description("Steering coefficient c: forget activations are pushed to c*u.")]
+    public double SteeringCoefficient { get; init; } = 6.5;
+
+    /// <summary>When true, c is multiplied by the mean hidden-state norm of layer L on forget answers (measured in Prepare).</summary>
+    [Description("Scale c by the mean L2 norm of layer L's hidden states on forget answer tokens, measured before training.")]
+    public bool ScaleSteeringToHiddenNorm { get; init; }
+
+    /// <summary>α, weight of the retain activation term.</summary>
+    [Description("Alpha: weight of the retain activation term ||h_L(x_r) - h_L^ref(x_r)||^2.")]
+    public double Alpha { get; init; } = 100.0;
+
+    /// <summary>The layers (1-based) whose MLP weights are updated; empty = L−2..L.</summary>
+    [Description("Layers (1-based) whose MLP weights are trained; empty = L-2..L.")]
+    public IReadOnlyList<int> UpdateLayers { get; init; } = [];
+
+    /// <summary>How many forget items are used to measure the hidden-state norm.</summary>
+    [Description("Number of forget items used to measure the typical hidden-state norm.")]
+    public int NormSampleSize { get; init; } = 32;
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate()
+    {
+        if (Layer is { } l && l < 1) yield return $"layer must be >= 1, got {l}";
+        foreach (var m in OptionChecks.Positive("steering_coefficient", SteeringCoefficient)) yield return m;
+        foreach (var m in OptionChecks.NonNegative("alpha", Alpha)) yield return m;
+        foreach (var u in UpdateLayers.Where(u => u < 1)) yield return $"update_layers entries must be >= 1, got {u}";
+        if (NormSampleSize < 1) yield return $"norm_sample_size must be >= 1, got {NormSampleSize}";
+    }
+}
