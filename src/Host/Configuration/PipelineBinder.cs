@@ -1,0 +1,291 @@
+using System.Globalization;
+using Unlearn.Training;
+
+namespace Unlearn.Host.Configuration;
+
+/// <summary>Turns a resolved pipeline tree into a <see cref="PipelineSpec"/>, checking every section.
+/// Plugin names and options are checked later against the plugin registry (<see cref="Running.PipelineValidator"/>).</summary>
+public static class PipelineBinder
+{
+    /// <summary>Top-level sections in file order.</summary>
+    public static readonly string[] Sections = ["name", "description", "seed", "plugins", "model", "data", "learn", "unlearn", "controls", "calibrate", "evaluate", "report", "sweep"];
+
+    /// <summary>The forget split families TOFU defines.</summary>
+    public static readonly string[] ForgetSplits = ["forget01", "forget05", "forget10"];
+
+    /// <summary>Default metric list of the evaluate section.</summary>
+    public static readonly string[] DefaultMetrics = ["es", "es-paraphrased"];
+
+    /// <summary>Binds a tree. <paramref name="allowedPluginFolders"/> are the folders the user allowed with --plugins or
+    /// UNLEARN_PLUGIN_PATH; a pipeline may only list folders inside them.</summary>
+    public static PipelineSpec Bind(ConfigMap root, string sourceFile, IReadOnlyList<string> allowedPluginFolders)
+    {
+        var top = new SectionReader(root, "", root.Location);
+        var name = top.String("name") ?? Path.GetFileNameWithoutExtension(sourceFile);
+        if (name.Length == 0 || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || name.Contains(' '))
+            throw new PipelineException(top.LocationOf("name"), "name", $"'{name}' cannot name a run folder: use letters, digits, '-', '_' or '.'.");
+        var seed = top.Int("seed", 0, min: 0);
+        var description = top.String("description");
+        var baseDir = Path.GetDirectoryName(Path.GetFullPath(sourceFile))!;
+
+        var pluginFolders = new List<string>();
+        foreach (var folder in top.StringList("plugins") ?? [])
+        {
+            var full = Path.GetFullPath(Path.Combine(baseDir, folder));
+            var allowed = allowedPluginFolders.Any(a => IsInside(full, Path.GetFullPath(a)));
+            if (!allowed)
+                throw new PipelineException(top.LocationOf("plugins"), "plugins",
+                    $"the pipeline lists the plugin folder '{folder}' ({full}), which you have not allowed. A pipeline never loads code from a folder on its own: pass --plugins {full} or add it to UNLEARN_PLUGIN_PATH.");
+            pluginFolders.Add(full);
+        }
+
+        var model = BindModel(top.Section("model"), baseDir);
+        var data = BindData(top.Section("data"), baseDir);
+        var learn = BindLearn(top.Section("learn"), model, data);
+        var unlearn = BindUnlearn(top.Section("unlearn"));
+        var controls = BindPluginList(top.Node("controls"), "controls");
+        var calibrate = BindOptionalPlugin(top.Node("calibrate"), "calibrate", top.LocationOf("calibrate"));
+        var evaluate = BindEvaluate(top.Section("evaluate"), data, learn, model, unlearn != null, calibrate != null);
+        var report = BindReport(top.Section("report"));
+        top.Node("sweep"); // expanded before binding (see SweepExpander)
+        top.RejectUnknownKeys();
+        return new PipelineSpec
+        {
+            Name = name, SourceFile = Path.GetFullPath(sourceFile), Seed = seed, Description = description,
+            PluginFolders = pluginFolders, Model = model, Data = data, Learn = learn, Unlearn = unlearn,
+            Controls = controls, Calibrate = calibrate, Evaluate = evaluate, Report = report, Resolved = root,
+        };
+    }
+
+    private static bool IsInside(string path, string folder)
+    {
+        var f = folder.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
+        return path.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar is var p && p.StartsWith(f, StringComparison.Ordinal);
+    }
+
+    private static ModelSpec BindModel(SectionReader s, string baseDir)
+    {
+        var path = s.String("path");
+        var retain = s.String("retain_path");
+        var spec = new ModelSpec(
+            path == null ? null : Path.GetFullPath(Path.Combine(baseDir, path)),
+            s.String("architecture", "tiny")!,
+            retain == null ? null : Path.GetFullPath(Path.Combine(baseDir, retain)),
+            s.String("template", "Question: {question}\nAnswer: {answer}")!,
+            s.Int("max_length", 128, min: 8));
+        if (!spec.Template.Contains("{question}", StringComparison.Ordinal) || !spec.Template.Contains("{answer}", StringComparison.Ordinal))
+            throw new PipelineException(s.LocationOf("template"), s.Path + ".template", "the template must contain {question} and {answer}.");
+        if (!spec.Template.EndsWith("{answer}", StringComparison.Ordinal))
+            throw new PipelineException(s.LocationOf("template"), s.Path + ".template", "the template must end with {answer} (the answer is what the model continues).");
+        s.RejectUnknownKeys();
+        return spec;
+    }
+
+    private static DataSpec BindData(SectionReader s, string baseDir)
+    {
+        var folder = s.String("folder");
+        var worldSection = s.Section("world");
+        WorldSpec? world = null;
+        if (folder == null)
+        {
+            world = new WorldSpec(worldSection.Int("authors", 10, min: 2), worldSection.Int("seed", 0, min: 0));
+            worldSection.RejectUnknownKeys();
+        }
+        else if (worldSection.Present)
+            throw new PipelineException(worldSection.Location, "data.world", "use either data.folder (your TOFU files) or data.world (the built-in world), not both.");
+        var forget = s.Choice("forget", "forget10", ForgetSplits);
+        var nn = forget[^2..];
+        var retainPercent = (100 - int.Parse(nn, CultureInfo.InvariantCulture)).ToString("00", CultureInfo.InvariantCulture);
+        var splits = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["full"] = "full",
+            ["train_forget"] = forget,
+            ["train_retain"] = "retain" + retainPercent,
+            ["forget"] = forget + "_perturbed",
+            ["retain"] = "retain_perturbed",
+            ["holdout"] = "holdout" + nn,
+            ["real_authors"] = "real_authors_perturbed",
+            ["world_facts"] = "world_facts_perturbed",
+        };
+        if (world != null) splits["general"] = "general";
+        var overrides = s.Section("splits");
+        if (overrides.Map != null)
+        {
+            foreach (var (key, node) in overrides.Map.Entries)
+            {
+                if (node is not ConfigScalar { Value: { } file })
+                    throw new PipelineException(node.Location, $"data.splits.{key}", "expected a file name (without .json).");
+                splits[key] = file;
+            }
+        }
+        s.RejectUnknownKeys();
+        return new DataSpec(folder == null ? null : Path.GetFullPath(Path.Combine(baseDir, folder)), world, forget, splits);
+    }
+
+    private static LearnSpec BindLearn(SectionReader s, ModelSpec model, DataSpec data)
+    {
+        var defaultRecipe = model.Path == null ? "tiny-world" : "none";
+        var recipe = s.Choice("recipe", defaultRecipe, "none", "tiny-world", "tofu");
+        if (recipe == "none" && model.Path == null)
+            throw new PipelineException(s.LocationOf("recipe"), "learn.recipe", "recipe 'none' uses model.path as the target model, but model.path is not set. Set model.path or use recipe tiny-world.");
+        if (recipe == "tofu" && model.Path == null)
+            throw new PipelineException(s.LocationOf("recipe"), "learn.recipe", "recipe 'tofu' fine-tunes model.path; set model.path to a Hugging Face model folder.");
+        if (recipe == "tiny-world" && data.World == null && !data.Splits.ContainsKey("general"))
+            throw new PipelineException(s.LocationOf("recipe"), "learn.recipe", "recipe 'tiny-world' trains a base model on the 'general' split: use the built-in world (data.world) or map data.splits.general to a file.");
+        var baseSettings = BindTrainer(s.Section("base"), new TrainerSettings { Lr = 3e-3, Epochs = 40, BatchSize = 32, WarmupEpochs = 2, WeightDecay = 0.0, Schedule = LearningRateSchedule.Cosine });
+        var targetSettings = BindTrainer(s.Section("target"), new TrainerSettings { Lr = 2e-3, Epochs = 40, BatchSize = 32, WarmupEpochs = 2, WeightDecay = 0.0, Schedule = LearningRateSchedule.Cosine });
+        var trainRetain = s.Bool("retain_model", model.RetainPath == null);
+        s.RejectUnknownKeys();
+        return new LearnSpec(recipe, baseSettings, targetSettings, trainRetain);
+    }
+
+    /// <summary>Binds trainer settings on top of defaults.</summary>
+    public static TrainerSettings BindTrainer(SectionReader s, TrainerSettings defaults)
+    {
+        if (s.Map == null) return defaults;
+        var merged = new ConfigMap(s.Map.Location);
+        foreach (var p in typeof(TrainerSettings).GetProperties().Where(p => p.CanWrite))
+        {
+            var value = p.GetValue(defaults);
+            var key = OptionsBinder.ToSnakeCase(p.Name);
+            merged.Set(key, new ConfigScalar(value == null ? null : OptionsBinder.FormatValue(value), SourceLocation.Default));
+        }
+        PipelineDocument.MergeInto(merged, s.Map);
+        foreach (var key in s.Map.Entries.Keys) s.Node(key);
+        return (TrainerSettings)OptionsBinder.Bind(typeof(TrainerSettings), OnlyWritten(merged, s.Map), s.Path, s.Location);
+    }
+
+    // Keep defaults' values but report unknown keys at the user's position.
+    private static ConfigMap OnlyWritten(ConfigMap merged, ConfigMap written)
+    {
+        foreach (var key in written.Entries.Keys) merged.KeyLocations[key] = written.LocationOf(key);
+        return merged;
+    }
+
+    private static UnlearnSpec? BindUnlearn(SectionReader s)
+    {
+        if (!s.Present) return null;
+        var method = s.RequiredString("method", "Name an unlearning objective, e.g. 'method: ga' (see 'dotnet unlearn plugins').");
+        var optionsNode = s.Node("options");
+        if (optionsNode is not (null or ConfigMap))
+            throw new PipelineException(optionsNode.Location, s.Path + ".options", $"expected a mapping of options, found {optionsNode.KindName}.");
+        var trainer = BindTrainer(s.Section("trainer"), new TrainerSettings { Lr = 1e-4, Epochs = 5, BatchSize = 8, WarmupEpochs = 1, WeightDecay = 0.01 });
+        var retainBatch = s.Int("retain_batch_size", 0, min: 0);
+        s.RejectUnknownKeys();
+        return new UnlearnSpec(new PluginUse(method, optionsNode as ConfigMap, s.Path + ".options", s.LocationOf("method")), trainer, retainBatch);
+    }
+
+    /// <summary>Reads "name" or {name:, options:} entries.</summary>
+    private static PluginUse ReadPluginEntry(ConfigNode node, string path)
+    {
+        switch (node)
+        {
+            case ConfigScalar { Value: { } name }:
+                return new PluginUse(name, null, path + ".options", node.Location);
+            case ConfigMap map:
+                var s = new SectionReader(map, path, map.Location);
+                var n = s.RequiredString("name", "Each entry needs 'name:' (a plugin name).");
+                var options = s.Node("options");
+                if (options is not (null or ConfigMap))
+                    throw new PipelineException(options.Location, path + ".options", $"expected a mapping of options, found {options.KindName}.");
+                s.Node("splits");
+                s.RejectUnknownKeys();
+                return new PluginUse(n, options as ConfigMap, path + ".options", s.LocationOf("name"));
+            default:
+                throw new PipelineException(node.Location, path, $"expected a plugin name or a mapping with name: and options:, found {node.KindName}.");
+        }
+    }
+
+    private static IReadOnlyList<PluginUse> BindPluginList(ConfigNode? node, string path) => node switch
+    {
+        null => [],
+        ConfigList list => list.Items.Select((item, i) => ReadPluginEntry(item, $"{path}.{i}")).ToList(),
+        _ => [ReadPluginEntry(node, path)],
+    };
+
+    private static PluginUse? BindOptionalPlugin(ConfigNode? node, string path, SourceLocation location)
+    {
+        if (node == null) return null;
+        if (node is ConfigScalar { Value: "none" or "false" }) return null;
+        if (node is ConfigMap map && map["method"] is ConfigScalar { Value: { } method })
+        {
+            var s = new SectionReader(map, path, map.Location);
+            s.Node("method");
+            var options = s.Node("options");
+            if (options is not (null or ConfigMap))
+                throw new PipelineException(options.Location, path + ".options", $"expected a mapping of options, found {options.KindName}.");
+            s.RejectUnknownKeys();
+            return new PluginUse(method, options as ConfigMap, path + ".options", map.LocationOf("method"));
+        }
+        if (node is ConfigMap) throw new PipelineException(location, path, "missing 'method:' (e.g. 'method: model-mixing').");
+        return ReadPluginEntry(node, path);
+    }
+
+    private static EvaluateSpec BindEvaluate(SectionReader s, DataSpec data, LearnSpec learn, ModelSpec model, bool hasUnlearn, bool hasCalibrate)
+    {
+        var defaultModels = new List<string> { ModelRoles.Original };
+        if (hasUnlearn) defaultModels.Add(ModelRoles.Unlearned);
+        if (hasUnlearn && hasCalibrate) defaultModels.Add(ModelRoles.Calibrated);
+        if (learn.TrainRetainModel && learn.Recipe != "none" || model.RetainPath != null) defaultModels.Add(ModelRoles.Retain);
+        var models = s.StringList("models") ?? defaultModels;
+        foreach (var m in models)
+        {
+            if (!ModelRoles.All.Contains(m))
+                throw new PipelineException(s.LocationOf("models"), "evaluate.models", NameSuggestions.Unknown("model role", m, ModelRoles.All));
+            if (m is ModelRoles.Unlearned or ModelRoles.Calibrated && !hasUnlearn)
+                throw new PipelineException(s.LocationOf("models"), "evaluate.models", $"'{m}' needs an unlearn section.");
+            if (m == ModelRoles.Calibrated && !hasCalibrate)
+                throw new PipelineException(s.LocationOf("models"), "evaluate.models", "'calibrated' needs a calibrate section.");
+            if (m == ModelRoles.Retain && !defaultModels.Contains(ModelRoles.Retain))
+                throw new PipelineException(s.LocationOf("models"), "evaluate.models", "'retain' needs a retain model: set model.retain_path, or use a learn recipe that trains one.");
+        }
+        var evalSplits = new[] { "forget", "retain", "holdout", "real_authors", "world_facts" }.Where(data.Splits.ContainsKey).ToList();
+        var splits = s.StringList("splits") ?? ["forget", "retain"];
+        foreach (var split in splits)
+            if (!data.Splits.ContainsKey(split))
+                throw new PipelineException(s.LocationOf("splits"), "evaluate.splits", NameSuggestions.Unknown("split", split, data.Splits.Keys.ToList()));
+        var metricsNode = s.Node("metrics");
+        var metrics = new List<MetricUse>();
+        if (metricsNode == null) metrics.AddRange(DefaultMetrics.Select(m => new MetricUse(new PluginUse(m, null, "evaluate.metrics", s.Location), null)));
+        else
+        {
+            var items = metricsNode is ConfigList list ? list.Items : [metricsNode];
+            for (var i = 0; i < items.Count; i++)
+            {
+                var path = $"evaluate.metrics.{i}";
+                var use = ReadPluginEntry(items[i], path);
+                IReadOnlyList<string>? metricSplits = null;
+                if (items[i] is ConfigMap m)
+                {
+                    metricSplits = new SectionReader(m, path, m.Location).StringList("splits");
+                    foreach (var split in metricSplits ?? [])
+                        if (!data.Splits.ContainsKey(split))
+                            throw new PipelineException(m.LocationOf("splits"), path + ".splits", NameSuggestions.Unknown("split", split, data.Splits.Keys.ToList()));
+                }
+                metrics.Add(new MetricUse(use, metricSplits));
+            }
+        }
+        _ = evalSplits;
+        var spec = new EvaluateSpec(models, splits, metrics, s.Int("batch_size", 32, min: 1), s.OptionalInt("max_items", min: 1), s.Int("max_new_tokens", 48, min: 1));
+        s.RejectUnknownKeys();
+        return spec;
+    }
+
+    private static ReportSpec BindReport(SectionReader s)
+    {
+        var taus = new List<double>();
+        var node = s.Node("taus");
+        if (node != null)
+        {
+            foreach (var item in node is ConfigList l ? l.Items : [node])
+            {
+                if (item is not ConfigScalar sc || !sc.TryGetDouble(out var t) || t <= 0 || t > 1)
+                    throw new PipelineException(item.Location, "report.taus", "expected numbers in (0, 1].");
+                taus.Add(t);
+            }
+        }
+        var spec = new ReportSpec(s.Bool("charts", true), s.Bool("save_model", false), taus);
+        s.RejectUnknownKeys();
+        return spec;
+    }
+}
