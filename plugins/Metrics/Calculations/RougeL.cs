@@ -1,0 +1,51 @@
+using System.Text;
+
+namespace Unlearn.Plugins.Metrics;
+
+/// <summary>ROUGE-L on word tokens, tokenised like the rouge_score package without stemming: lower-case, every run of
+/// characters other than ASCII letters and digits is a separator.</summary>
+public static class RougeL
+{
+    /// <summary>The word tokens of a text.</summary>
+    public static IReadOnlyList<string> Tokenize(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var tokens = new List<string>();
+        var current = new StringBuilder();
+        foreach (var raw in text)
+        {
+            var c = char.ToLowerInvariant(raw);
+            if (c is >= 'a' and <= 'z' or >= '0' and <= '9') current.Append(c);
+            else if (current.Length > 0) { tokens.Add(current.ToString()); current.Clear(); }
+        }
+        if (current.Length > 0) tokens.Add(current.ToString());
+        return tokens;
+    }
+
+    /// <summary>Length of the longest common subsequence of two token sequences (O(|a|·|b|) time, O(|b|) memory).</summary>
+    public static int LongestCommonSubsequence<T>(IReadOnlyList<T> a, IReadOnlyList<T> b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        var comparer = EqualityComparer<T>.Default;
+        var previous = new int[b.Count + 1];
+        var current = new int[b.Count + 1];
+        for (var i = 1; i <= a.Count; i++)
+        {
+            for (var j = 1; j <= b.Count; j++)
+                current[j] = comparer.Equals(a[i - 1], b[j - 1])
+                    ? previous[j - 1] + 1
+                    : Math.Max(previous[j], current[j - 1]);
+            (previous, current) = (current, previous);
+        }
+        return previous[b.Count];
+    }
+
+    /// <summary>ROUGE-L recall = LCS / |gold| in word tokens; 0 when the gold text has no tokens.</summary>
+    public static double Recall(string generated, string gold)
+    {
+        var goldTokens = Tokenize(gold);
+        if (goldTokens.Count == 0) return 0.0;
+        return (double)LongestCommonSubsequence(Tokenize(generated), goldTokens) / goldTokens.Count;
+    }
+}
