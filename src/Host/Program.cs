@@ -1,1 +1,23 @@
-return 0;
+using Cocona;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Unlearn.Host.Cli;
+
+var builder = CoconaApp.CreateBuilder(args, options =>
+{
+    options.TreatPublicMethodsAsCommands = false;
+    options.EnableShellCompletionSupport = false;
+});
+builder.Logging.ClearProviders();
+var outcome = new CommandOutcome();
+builder.Services.AddSingleton(outcome);
+var app = builder.Build();
+app.AddCommands<Commands>();
+await app.RunAsync();
+if (!outcome.Ran)
+{
+    // Cocona answered by itself: help (success) or a usage error (bad input).
+    var help = args.Any(a => a is "-h" or "--help") || args.Length == 0;
+    return help ? ExitCodes.Success : ExitCodes.BadInput;
+}
+return Environment.ExitCode;

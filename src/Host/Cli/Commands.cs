@@ -1,0 +1,276 @@
+using System.Text.Json;
+using Cocona;
+using Unlearn.Data;
+using Unlearn.Host.Configuration;
+using Unlearn.Host.Plugins;
+using Unlearn.Host.Reporting;
+using Unlearn.Host.Running;
+using Unlearn.Plugins;
+
+namespace Unlearn.Host.Cli;
+
+/// <summary>Records whether a command body ran (to tell Cocona's own usage errors from command results).</summary>
+public sealed class CommandOutcome
+{
+    /// <summary>Set when a command started.</summary>
+    public bool Ran { get; set; }
+}
+
+/// <summary>The dotnet-unlearn commands.</summary>
+public sealed class Commands(CommandOutcome outcome)
+{
+    /// <summary>Runs a pipeline.</summary>
+    [Command("run", Description = "Run a pipeline: learn, unlearn, calibrate, evaluate, report. Prints the run folder.")]
+    public int Run(
+        [Argument(Description = "Pipeline file (YAML). Omit with --resume.")] string? pipeline = null,
+        [Option("set", Description = "Override a key: --set unlearn.trainer.lr=2e-5 (repeatable)")] string[]? set = null,
+        [Option("out", Description = "Root folder for run folders (default: ./runs)")] string? @out = null,
+        [Option("plugins", Description = "Extra plugin folder (repeatable); also allows a pipeline to name it")] string[]? plugins = null,
+        [Option("resume", Description = "Resume an interrupted run folder (reuses its resolved pipeline and cached stages)")] string? resume = null,
+        [Option("quiet", Description = "Only print the run folder")] bool quiet = false)
+    {
+        outcome.Ran = true;
+        return Guard(() => RunCore(pipeline, set ?? [], @out, plugins ?? [], resume, quiet));
+    }
+
+    /// <summary>Validates a pipeline.</summary>
+    [Command("validate", Description = "Check a pipeline file without running it (exit 0 when valid, 2 when not).")]
+    public int Validate(
+        [Argument(Description = "Pipeline file (YAML)")] string pipeline,
+        [Option("set", Description = "Override a key (repeatable)")] string[]? set = null,
+        [Option("plugins", Description = "Extra plugin folder (repeatable)")] string[]? plugins = null)
+    {
+        outcome.Ran = true;
+        return Guard(() =>
+        {
+            var runs = Load(pipeline, set ?? []);
+            foreach (var run in runs)
+            {
+                var (spec, registry) = Prepare(run, pipeline, plugins ?? []);
+                new ExperimentRunner(registry, new StageCache(HostPaths.CacheRoot), new RunLog(quiet: true)).Validate(spec);
+            }
+            Console.WriteLine($"{pipeline}: valid ({runs.Count} run{(runs.Count == 1 ? "" : "s")}).");
+            return ExitCodes.Success;
+        });
+    }
+
+    /// <summary>Evaluates a model folder.</summary>
+    [Command("eval", Description = "Evaluate a model folder on data splits with named metrics (no unlearning); writes a run folder.")]
+    public int Eval(
+        [Option("model", Description = "Hugging Face model folder")] string model,
+        [Option("data", Description = "Folder of TOFU-schema files")] string data,
+        [Option("splits", Description = "Comma-separated split files, e.g. forget10_perturbed,retain_perturbed")] string splits,
+        [Option("metrics", Description = "Comma-separated metric names, e.g. es,es-paraphrased")] string metrics = "es",
+        [Option("out", Description = "Root folder for run folders (default: ./runs)")] string? @out = null,
+        [Option("plugins", Description = "Extra plugin folder (repeatable)")] string[]? plugins = null,
+        [Option("max-items", Description = "Evaluate only the first N items of each split")] int? maxItems = null)
+    {
+        outcome.Ran = true;
+        return Guard(() =>
+        {
+            var root = new ConfigMap(new SourceLocation("(eval command)", 0, 0));
+            var at = root.Location;
+            var splitNames = splits.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var metricNames = metrics.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            PipelineDocument.SetPath(root, "name", new ConfigScalar("eval", at), at);
+            PipelineDocument.SetPath(root, "model.path", new ConfigScalar(Path.GetFullPath(model), at), at);
+            PipelineDocument.SetPath(root, "data.folder", new ConfigScalar(Path.GetFullPath(data), at), at);
+            var splitMap = new ConfigMap(at);
+            foreach (var s in splitNames) splitMap.Set(s, new ConfigScalar(s, at));
+            PipelineDocument.SetPath(root, "data.splits", splitMap, at);
+            PipelineDocument.SetPath(root, "learn.recipe", new ConfigScalar("none", at), at);
+            PipelineDocument.SetPath(root, "evaluate.models", List(at, ModelRoles.Original), at);
+            PipelineDocument.SetPath(root, "evaluate.splits", List(at, splitNames), at);
+            PipelineDocument.SetPath(root, "evaluate.metrics", List(at, metricNames), at);
+            if (maxItems != null) PipelineDocument.SetPath(root, "evaluate.max_items", new ConfigScalar(maxItems.ToString(), at), at);
+            return Execute([new SweepRun("", "", root)], Path.Combine(Directory.GetCurrentDirectory(), "eval.yaml"), @out, plugins ?? [], null, quiet: false);
+        });
+    }
+
+    /// <summary>Lists plugins.</summary>
+    [Command("plugins", Description = "List every plugin with kind, name, assembly, version, options and defaults.")]
+    public int Plugins(
+        [Option("json", Description = "Machine-readable output")] bool json = false,
+        [Option("plugins", Description = "Extra plugin folder (repeatable)")] string[]? plugins = null)
+    {
+        outcome.Ran = true;
+        return Guard(() =>
+        {
+            var registry = LoadRegistry(plugins ?? [], []);
+            var listed = registry.Plugins.OrderBy(p => p.Kind).ThenBy(p => p.Name, StringComparer.Ordinal).Select(p => new
+            {
+                kind = PluginRegistry.KindWord(p.Kind),
+                name = p.Name,
+                aliases = p.Aliases,
+                description = p.Description,
+                assembly = p.Assembly.Name,
+                version = p.Assembly.Version,
+                path = p.Assembly.Path,
+                origin = p.Assembly.Origin,
+                options = OptionsBinder.Describe(p.OptionsType).Select(o => new { key = o.Key, type = o.Type, @default = o.Default, description = o.Description }),
+            }).ToList();
+            if (json)
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new { plugins = listed, problems = registry.Problems.Select(p => new { path = p.Path, message = p.Message }) }, new JsonSerializerOptions { WriteIndented = true }));
+            }
+            else
+            {
+                foreach (var group in listed.GroupBy(p => p.kind))
+                {
+                    Console.WriteLine($"{group.Key}s:");
+                    foreach (var p in group)
+                    {
+                        Console.WriteLine($"  {p.name}{(p.aliases.Count > 0 ? $" ({string.Join(", ", p.aliases)})" : "")} - {p.description} [{p.assembly} {p.version}]");
+                        foreach (var o in p.options) Console.WriteLine($"      {o.key} = {o.@default}  ({o.type}) {o.description}");
+                    }
+                }
+                foreach (var problem in registry.Problems) Console.Error.WriteLine($"warning: skipped {problem}");
+            }
+            return ExitCodes.Success;
+        });
+    }
+
+    private static ConfigList List(SourceLocation at, params string[] values)
+    {
+        var list = new ConfigList(at);
+        list.Items.AddRange(values.Select(v => new ConfigScalar(v, at)));
+        return list;
+    }
+
+    private static IReadOnlyList<SweepRun> Load(string pipeline, IReadOnlyList<string> sets)
+    {
+        var root = PipelineDocument.Load(pipeline);
+        foreach (var assignment in sets) PipelineDocument.ApplyOverride(root, assignment);
+        return SweepExpander.Expand(root);
+    }
+
+    private static IReadOnlyList<string> AllowedFolders(IReadOnlyList<string> plugins) =>
+        plugins.Select(Path.GetFullPath).Concat(PluginLoader.FoldersFromEnvironment().Select(Path.GetFullPath)).ToList();
+
+    private static PluginRegistry LoadRegistry(IReadOnlyList<string> plugins, IReadOnlyList<string> pipelineFolders)
+    {
+        var sources = new List<PluginSource> { new(PluginLoader.BuiltInFolder, "built-in") };
+        sources.AddRange(plugins.Select(p => new PluginSource(p, "--plugins")));
+        sources.AddRange(PluginLoader.FoldersFromEnvironment().Select(p => new PluginSource(p, PluginLoader.PathVariable)));
+        sources.AddRange(pipelineFolders.Select(p => new PluginSource(p, "pipeline")));
+        var registry = new PluginRegistry();
+        new PluginLoader().LoadInto(registry, sources);
+        return registry;
+    }
+
+    private static (PipelineSpec Spec, PluginRegistry Registry) Prepare(SweepRun run, string pipelineFile, IReadOnlyList<string> plugins)
+    {
+        var spec = PipelineBinder.Bind(run.Tree, pipelineFile, AllowedFolders(plugins));
+        return (spec, LoadRegistry(plugins, spec.PluginFolders));
+    }
+
+    private static int RunCore(string? pipeline, IReadOnlyList<string> sets, string? outRoot, IReadOnlyList<string> plugins, string? resume, bool quiet)
+    {
+        if (resume != null)
+        {
+            var folder = Path.GetFullPath(resume);
+            var resolved = Path.Combine(folder, "pipeline.yaml");
+            if (!File.Exists(resolved))
+            {
+                Console.Error.WriteLine($"error: {folder} is not a run folder (no pipeline.yaml). Pass the folder that 'run' printed.");
+                return ExitCodes.BadInput;
+            }
+            var root = PipelineDocument.Load(resolved);
+            var original = root["name"] is ConfigScalar { Value: { } n } ? n : "run";
+            return Execute([new SweepRun("", "", root)], resolved, outRoot, plugins, folder, quiet, resumedName: original);
+        }
+        if (pipeline == null)
+        {
+            Console.Error.WriteLine("error: give a pipeline file (dotnet unlearn run pipelines/quickstart.yaml) or --resume RUNDIR.");
+            return ExitCodes.BadInput;
+        }
+        return Execute(Load(pipeline, sets), pipeline, outRoot, plugins, null, quiet);
+    }
+
+    private static int Execute(IReadOnlyList<SweepRun> runs, string pipelineFile, string? outRoot, IReadOnlyList<string> plugins, string? resumeFolder, bool quiet, string? resumedName = null)
+    {
+        // Bind and validate every run of a sweep before starting any work.
+        var prepared = runs.Select(r => (Run: r, Prepared: Prepare(r, pipelineFile, plugins))).ToList();
+        using var log = new RunLog(quiet: quiet);
+        var cache = new StageCache(Path.Combine(HostPaths.CacheRoot, "stages"));
+        foreach (var (_, (spec, registry)) in prepared)
+        {
+            foreach (var problem in registry.Problems) log.Info($"warning: plugin skipped: {problem}");
+            new ExperimentRunner(registry, cache, log).Validate(spec);
+        }
+        var name = resumedName ?? prepared[0].Prepared.Spec.Name;
+        var folder = resumeFolder != null ? RunFolder.Open(resumeFolder) : RunFolder.CreateNew(Path.GetFullPath(outRoot ?? "runs"), name, DateTime.Now);
+        log.AttachFile(folder.File("run.log"));
+        log.Info($"run folder: {folder.Path}");
+        using var cts = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            if (cts.IsCancellationRequested) return; // a second Ctrl-C ends the process
+            e.Cancel = true;
+            log.Info("interrupt received: stopping after the current step (finished stages are kept)...");
+            cts.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        var failures = 0;
+        try
+        {
+            foreach (var (run, (spec, registry)) in prepared)
+            {
+                var sub = run.FolderName.Length == 0 ? folder : SubFolder(folder, run.FolderName);
+                if (sub.Has("summary.json")) { log.Info($"{run.Label}: already finished, skipped"); continue; }
+                ResultWriter.WritePipeline(sub, spec);
+                var started = DateTime.Now;
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                try
+                {
+                    if (run.Label.Length > 0) log.Info($"sweep run {run.Label}");
+                    var result = new ExperimentRunner(registry, cache, log).Run(spec, run.Label, cts.Token);
+                    ResultWriter.WriteAll(sub, spec, result, started, clock.Elapsed.TotalSeconds);
+                }
+                catch (Exception e) when (prepared.Count > 1 && e is not OperationCanceledException)
+                {
+                    failures++;
+                    log.Info($"sweep run {run.Label} failed: {e.Message}");
+                    sub.Write("error.txt", e.ToString());
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            log.Info($"interrupted. Resume with: dotnet unlearn run --resume {folder.Path}");
+            Console.Out.WriteLine(folder.Path);
+            return ExitCodes.Interrupted;
+        }
+        finally { Console.CancelKeyPress -= onCancel; }
+        log.Info($"report: {folder.File(prepared.Count > 1 ? "" : "report.md")}");
+        Console.Out.WriteLine(folder.Path);
+        return failures == 0 ? ExitCodes.Success : ExitCodes.RunFailure;
+    }
+
+    private static RunFolder SubFolder(RunFolder parent, string name)
+    {
+        var path = parent.File(name);
+        Directory.CreateDirectory(path);
+        return RunFolder.Open(path);
+    }
+
+    /// <summary>Maps exceptions to messages and exit codes: bad input → 2, run failure → 1.</summary>
+    public static int Guard(Func<int> body)
+    {
+        try { return body(); }
+        catch (Exception e) when (IsBadInput(e))
+        {
+            Console.Error.WriteLine("error: " + e.Message);
+            return ExitCodes.BadInput;
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"error: the run failed: {e.GetType().Name}: {e.Message}");
+            if (Environment.GetEnvironmentVariable("UNLEARN_DEBUG") == "1") Console.Error.WriteLine(e);
+            return ExitCodes.RunFailure;
+        }
+    }
+
+    private static bool IsBadInput(Exception e) => e is PipelineException or DataFileException or PluginException or Unlearn.Text.TokenizerException
+        or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or CalibrationException;
+}

@@ -1,0 +1,82 @@
+using System.Globalization;
+using System.Text;
+using Unlearn.Host.Configuration;
+using Unlearn.Host.Running;
+
+namespace Unlearn.Host.Reporting;
+
+/// <summary>The human-readable report of a run.</summary>
+public static class MarkdownReport
+{
+    private static string F(double v) => double.IsFinite(v) ? v.ToString("0.000", CultureInfo.InvariantCulture) : v.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Renders report.md.</summary>
+    public static string Render(PipelineSpec spec, RunResult result)
+    {
+        var sb = new StringBuilder();
+        sb.Append("# ").Append(spec.Name).Append(result.SweepLabel.Length > 0 ? $" ({result.SweepLabel})" : "").Append("\n\n");
+        if (spec.Description != null) sb.Append(spec.Description.Trim()).Append("\n\n");
+
+        sb.Append("## Setting\n\n| | |\n|---|---|\n");
+        sb.Append("| model | ").Append(spec.Model.Path ?? $"built-in `{spec.Model.Architecture}` (learn recipe `{spec.Learn.Recipe}`)").Append(" |\n");
+        sb.Append("| data | ").Append(spec.Data.Folder ?? $"built-in world ({spec.Data.World!.Authors} authors, seed {spec.Data.World.Seed})").Append($", forget split `{spec.Data.Forget}` |\n");
+        if (result.Method != null) sb.Append("| method | `").Append(result.Method).Append("` ").Append(result.MethodOptions).Append(" |\n");
+        if (spec.Unlearn != null)
+        {
+            var t = spec.Unlearn.Trainer;
+            sb.Append(CultureInfo.InvariantCulture, $"| trainer | lr {t.Lr:G3}, epochs {t.Epochs}, batch {t.BatchSize}×{t.GradientAccumulation}, {t.Schedule.ToString().ToLowerInvariant()} schedule, clip {t.MaxGradNorm} |\n");
+        }
+        if (spec.Controls.Count > 0) sb.Append("| controls | ").Append(string.Join(", ", spec.Controls.Select(c => $"`{c.Name}`"))).Append(" |\n");
+        if (result.Calibration != null) sb.Append("| calibration | `").Append(result.Calibration.Method).Append("` |\n");
+        sb.Append("| seed | ").Append(result.Seed).Append(" |\n\n");
+
+        sb.Append("## Results\n\nAggregate values per model (columns) for each metric and split (rows).\n\n");
+        var models = ModelRoles.All.Where(r => result.Metrics.Any(m => m.Model == r)).ToList();
+        sb.Append("| metric | split | ").Append(string.Join(" | ", models)).Append(" |\n|---|---|").Append(string.Concat(models.Select(_ => "---:|"))).Append('\n');
+        foreach (var group in result.Metrics.GroupBy(m => (m.Metric, m.Split)))
+        {
+            sb.Append("| ").Append(group.Key.Metric).Append(" | ").Append(group.Key.Split).Append(" | ");
+            sb.Append(string.Join(" | ", models.Select(r => group.FirstOrDefault(m => m.Model == r) is { } m ? F(m.Value) : ""))).Append(" |\n");
+        }
+        sb.Append('\n');
+
+        if (result.Calibration is { } c)
+        {
+            sb.Append("## Calibration\n\n");
+            sb.Append(CultureInfo.InvariantCulture, $"α* = **{c.Alpha:0.0000}**: the model is θ(α*) = (1 − α*)·θ_orig + α*·θ_unl. Retain metric of θ_orig {F(c.OriginalValue)}, target {F(c.Target)}; {c.Evaluations} evaluations in {c.Seconds:0.0} s.\n\n");
+            sb.Append(c.Note).Append("\n\n");
+            sb.Append("| order | α | retain | forget | non-monotone |\n|---:|---:|---:|---:|---|\n");
+            for (var i = 0; i < c.Curve.Count; i++)
+            {
+                var p = c.Curve[i];
+                sb.Append(CultureInfo.InvariantCulture, $"| {i} | {p.Alpha:0.0000} | {F(p.Retain)} | {(p.Forget is { } f ? F(f) : "")} | {(p.NonMonotone ? "yes" : "")} |\n");
+            }
+            sb.Append('\n');
+        }
+
+        if (result.Unlearning is { } u)
+        {
+            sb.Append("## Unlearning\n\n");
+            sb.Append(CultureInfo.InvariantCulture, $"{u.Steps} of {u.PlannedSteps} steps");
+            if (u.StopReason != null) sb.Append("; stopped early: ").Append(u.StopReason);
+            if (u.RestoredCheckpoint != null) sb.Append("; restored checkpoint `").Append(u.RestoredCheckpoint).Append('`');
+            sb.Append(".\n\n");
+            if (u.History.Count > 0)
+            {
+                sb.Append("| step | loss | grad norm | lr |\n|---:|---:|---:|---:|\n");
+                var stride = Math.Max(1, u.History.Count / 10);
+                for (var i = 0; i < u.History.Count; i += stride) Row(sb, u.History[i]);
+                if ((u.History.Count - 1) % stride != 0) Row(sb, u.History[^1]);
+                sb.Append('\n');
+            }
+        }
+
+        sb.Append("## Stages\n\n| stage | seconds | cached |\n|---|---:|---|\n");
+        foreach (var t in result.Timings) sb.Append(CultureInfo.InvariantCulture, $"| {t.Stage} | {t.Seconds:0.0} | {(t.Cached ? "yes" : "")} |\n");
+        sb.Append("\nFiles: `summary.csv`, `summary.json`, `items.csv` (per-item values), `manifest.json` (versions, hashes, timings), `pipeline.yaml` (the resolved pipeline).\n");
+        return sb.ToString();
+    }
+
+    private static void Row(StringBuilder sb, Training.StepReport h) =>
+        sb.Append(CultureInfo.InvariantCulture, $"| {h.Step} | {h.Loss:0.0000} | {h.GradientNorm:0.000} | {h.LearningRate:0.###E+0} |\n");
+}

@@ -1,0 +1,142 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using CsvHelper;
+using Unlearn.Host.Configuration;
+using Unlearn.Host.Running;
+
+namespace Unlearn.Host.Reporting;
+
+/// <summary>Writes a finished run into its folder: the resolved pipeline, manifest, summary (JSON and CSV), per-item
+/// values (long CSV), calibration curve, training trajectory and the Markdown report. Schema: docs/results-schema.md.</summary>
+public static class ResultWriter
+{
+    /// <summary>Version of the files' schema; bumped on any incompatible change.</summary>
+    public const int SchemaVersion = 1;
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>Rounds for files that are compared across runs (snapshots, reviews).</summary>
+    public static double Round(double v) => double.IsFinite(v) ? Math.Round(v, 4) : v;
+
+    /// <summary>Writes the resolved pipeline (first, so even a failed run documents what it tried).</summary>
+    public static void WritePipeline(RunFolder folder, PipelineSpec spec)
+    {
+        if (!folder.Has("pipeline.yaml")) folder.Write("pipeline.yaml", PipelineDocument.ToYaml(spec.Resolved));
+    }
+
+    /// <summary>Writes every result file.</summary>
+    public static void WriteAll(RunFolder folder, PipelineSpec spec, RunResult result, DateTime started, double seconds)
+    {
+        folder.Write("manifest.json", JsonSerializer.Serialize(Manifest(spec, result, started, seconds), Json));
+        folder.Write("summary.json", JsonSerializer.Serialize(Summary(spec, result), Json));
+        WriteCsv(folder, "summary.csv", result.Metrics.Select(m => new { model = m.Model, split = m.Split, metric = m.Metric, value = Round(m.Value) }));
+        WriteCsv(folder, "items.csv", result.Metrics.SelectMany(m => m.Items.Select((v, i) => new { stage = "evaluate", model = m.Model, split = m.Split, metric = m.Metric, index = i, value = Round(v) })));
+        if (result.Calibration is { } c)
+            WriteCsv(folder, "calibration.csv", c.Curve.Select((p, i) => new { order = i, alpha = p.Alpha, retain = Round(p.Retain), forget = p.Forget is { } f ? Round(f) : (double?)null, non_monotone = p.NonMonotone }));
+        if (result.Unlearning is { } u)
+        {
+            WriteCsv(folder, "trajectory.csv", u.History.Select(h => new { step = h.Step, loss = Round(h.Loss), grad_norm = Round(h.GradientNorm), lr = h.LearningRate, skipped = h.Skipped }));
+            if (u.Trajectory.Count > 0)
+                WriteCsv(folder, "controls.csv", u.Trajectory.Select(t => new { step = t.Step, key = t.Key, value = Round(t.Value) }));
+        }
+        folder.Write("report.md", MarkdownReport.Render(spec, result));
+    }
+
+    private static void WriteCsv<T>(RunFolder folder, string name, IEnumerable<T> rows) => folder.Write(name, stream =>
+    {
+        // Rows are anonymous objects: their property names are the columns, in declaration order.
+        var properties = typeof(T).GetProperties();
+        using var writer = new StreamWriter(stream, new UTF8Encoding(false), leaveOpen: true);
+        using var csv = CsvWriter.Create(writer, new CsvWriterOptions { FormatProvider = CultureInfo.InvariantCulture, NewLine = "\n" }, true);
+        foreach (var p in properties) csv.WriteField(p.Name);
+        csv.EndRecord();
+        foreach (var row in rows)
+        {
+            foreach (var p in properties) csv.WriteField(Format(p.GetValue(row)));
+            csv.EndRecord();
+        }
+        csv.Flush();
+    });
+
+    private static string Format(object? value) => value switch
+    {
+        null => "",
+        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        bool b => b ? "true" : "false",
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
+
+    /// <summary>The summary object (also what <c>compare</c> reads back).</summary>
+    public static object Summary(PipelineSpec spec, RunResult result) => new
+    {
+        schema_version = SchemaVersion,
+        name = result.Name,
+        sweep = result.SweepLabel,
+        method = result.Method,
+        method_options = result.MethodOptions == null ? (JsonElement?)null : JsonDocument.Parse(result.MethodOptions).RootElement,
+        seed = result.Seed,
+        forget_split = spec.Data.Forget,
+        calibration = result.Calibration == null ? null : new
+        {
+            method = result.Calibration.Method,
+            alpha = Round(result.Calibration.Alpha),
+            original = Round(result.Calibration.OriginalValue),
+            target = Round(result.Calibration.Target),
+            evaluations = result.Calibration.Evaluations,
+            note = result.Calibration.Note,
+            curve = result.Calibration.Curve.Select(p => new { alpha = p.Alpha, retain = Round(p.Retain), forget = p.Forget is { } f ? Round(f) : (double?)null, non_monotone = p.NonMonotone }),
+        },
+        unlearning = result.Unlearning == null ? null : new
+        {
+            steps = result.Unlearning.Steps,
+            planned_steps = result.Unlearning.PlannedSteps,
+            stop_reason = result.Unlearning.StopReason,
+            restored_checkpoint = result.Unlearning.RestoredCheckpoint,
+        },
+        metrics = result.Metrics.Select(m => new
+        {
+            model = m.Model, split = m.Split, metric = m.Metric, value = Round(m.Value),
+            extras = m.Extras.ToDictionary(e => e.Key, e => Round(e.Value)),
+        }),
+    };
+
+    private static object Manifest(PipelineSpec spec, RunResult result, DateTime started, double seconds) => new
+    {
+        schema_version = SchemaVersion,
+        tool = new { name = "dotnet-unlearn", version = ToolInfo.Version, sdk = Unlearn.Plugins.SdkVersion.Current.ToString(2) },
+        pipeline = spec.SourceFile,
+        seed = spec.Seed,
+        started_utc = started.ToUniversalTime().ToString("o", CultureInfo.InvariantCulture),
+        seconds = Math.Round(seconds, 1),
+        machine = new
+        {
+            os = RuntimeInformation.OSDescription,
+            architecture = RuntimeInformation.OSArchitecture.ToString(),
+            cores = Environment.ProcessorCount,
+            dotnet = RuntimeInformation.FrameworkDescription,
+            torch_backend = "cpu",
+        },
+        plugins = result.Plugins.Select(p => new { kind = p.Kind, name = p.Name, assembly = p.Assembly, version = p.Version, sha256 = p.Sha256, origin = p.Origin, options = JsonDocument.Parse(p.Options).RootElement }),
+        stages = result.Timings.Select(t => new { stage = t.Stage, seconds = Math.Round(t.Seconds, 2), cached = t.Cached }),
+        stage_keys = result.StageKeys,
+        models = result.ModelFolders,
+    };
+}
+
+/// <summary>Tool version information.</summary>
+public static class ToolInfo
+{
+    /// <summary>The tool's informational version.</summary>
+    public static string Version { get; } =
+        typeof(ToolInfo).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+}

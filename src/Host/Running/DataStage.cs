@@ -1,0 +1,66 @@
+using Unlearn.Data;
+using Unlearn.Host.Configuration;
+using Unlearn.Plugins;
+
+namespace Unlearn.Host.Running;
+
+/// <summary>The data of a run: the TOFU-schema folder and every logical split that exists in it.</summary>
+public sealed record RunData(string Folder, string Key, IReadOnlyDictionary<string, DataSplit> Splits, IReadOnlyList<string> CorpusTexts)
+{
+    /// <summary>A split by logical name, or an error naming the folder, the file and the available files.</summary>
+    public DataSplit Get(string logical, DataSpec spec)
+    {
+        if (Splits.TryGetValue(logical, out var split)) return split;
+        var file = spec.Splits.TryGetValue(logical, out var f) ? f : logical;
+        throw new DataFileException(Path.Combine(Folder, file + ".json"), null,
+            $"the split '{logical}' (file '{file}') is needed but missing from {Folder}",
+            $"add the file, or map data.splits.{logical} to an existing file in the pipeline");
+    }
+}
+
+/// <summary>Prepares the data: the built-in world is generated once per settings into the cache and then read like
+/// any TOFU folder, so every code path is shared with real TOFU.</summary>
+public static class DataStage
+{
+    /// <summary>Resolves and reads the splits of a pipeline.</summary>
+    public static RunData Prepare(DataSpec spec, StageCache cache)
+    {
+        string folder;
+        string key;
+        if (spec.World is { } world)
+        {
+            var settings = new WorldSettings(world.Authors) { Seed = world.Seed };
+            key = StageCache.Key("world", 1, world.Authors, world.Seed);
+            (folder, _) = cache.GetOrBuild("world", key, staging => SyntheticWorld.Generate(settings).WriteTo(staging));
+        }
+        else
+        {
+            folder = spec.Folder!;
+            if (!Directory.Exists(folder))
+                throw new DataFileException(folder, null, "the data folder does not exist", "set data.folder to a folder of TOFU JSON/JSONL files (for example a copy of the TOFU dataset)");
+            key = StageCache.Key("folder", folder, FolderStamp(folder));
+        }
+        var tofu = new TofuFolder(folder);
+        var splits = new Dictionary<string, DataSplit>(StringComparer.Ordinal);
+        foreach (var (logical, file) in spec.Splits)
+            if (tofu.Contains(file)) splits[logical] = tofu.Read(file, logical);
+        var texts = new List<string>();
+        foreach (var split in splits.Values)
+        foreach (var item in split.Items)
+        {
+            texts.Add(item.Question); texts.Add(item.Answer);
+            if (item.ParaphrasedQuestion != null) texts.Add(item.ParaphrasedQuestion);
+            if (item.ParaphrasedAnswer != null) texts.Add(item.ParaphrasedAnswer);
+            texts.AddRange(item.PerturbedAnswers);
+            texts.AddRange(item.Options);
+        }
+        return new RunData(folder, key, splits, texts);
+    }
+
+    private static string FolderStamp(string folder) =>
+        string.Join(";", Directory.EnumerateFiles(folder).Order(StringComparer.Ordinal).Select(f => $"{Path.GetFileName(f)}:{new FileInfo(f).Length}:{File.GetLastWriteTimeUtc(f).Ticks}"));
+
+    /// <summary>The first <paramref name="maxItems"/> items of a split (all when null).</summary>
+    public static IDataSplit Limit(IDataSplit split, int? maxItems) =>
+        maxItems is { } n && split.Items.Count > n ? new DataSplit(split.Name, split.Source, split.Items.Take(n).ToList()) : split;
+}

@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Unlearn.Data;
+using Unlearn.Host.Configuration;
+using Unlearn.Host.Evaluation;
+using Unlearn.Host.Plugins;
+using Unlearn.Models;
+using Unlearn.Plugins;
+using Unlearn.Text;
+
+namespace Unlearn.Host.Running;
+
+/// <summary>Runs one pipeline: data → learn → unlearn (controllers) → calibrate → evaluate. Stages are cached by content
+/// hash, so a re-run after a crash or with a changed metric list does not redo training.</summary>
+public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, RunLog log)
+{
+    /// <summary>Binds options of a plugin use and describes them for hashing.</summary>
+    public ResolvedPlugin Resolve(PluginKind kind, PluginUse use)
+    {
+        var descriptor = registry.Resolve(kind, use.Name, use.Location, use.KeyPath.EndsWith(".options", StringComparison.Ordinal) ? use.KeyPath[..^8] : use.KeyPath);
+        var options = OptionsBinder.Bind(descriptor.OptionsType, use.Options, use.KeyPath, use.Location);
+        return new ResolvedPlugin(descriptor, options, JsonSerializer.Serialize(options, options.GetType()));
+    }
+
+    /// <summary>Checks every plugin name and option of a pipeline (what <c>validate</c> does beyond binding).</summary>
+    public void Validate(PipelineSpec spec)
+    {
+        if (spec.Unlearn != null) Resolve(PluginKind.Objective, spec.Unlearn.Method);
+        foreach (var c in spec.Controls) Resolve(PluginKind.Controller, c);
+        if (spec.Calibrate != null) Resolve(PluginKind.Calibrator, spec.Calibrate);
+        foreach (var m in spec.Evaluate.Metrics) Resolve(PluginKind.Metric, m.Plugin);
+    }
+
+    /// <summary>Runs the pipeline.</summary>
+    public RunResult Run(PipelineSpec spec, string sweepLabel, CancellationToken ct)
+    {
+        var timings = new List<StageTiming>();
+        var stageKeys = new Dictionary<string, string>(StringComparer.Ordinal);
+        var method = spec.Unlearn == null ? null : Resolve(PluginKind.Objective, spec.Unlearn.Method);
+        var controls = spec.Controls.Select(c => Resolve(PluginKind.Controller, c)).ToList();
+        var calibrator = spec.Calibrate == null ? null : Resolve(PluginKind.Calibrator, spec.Calibrate);
+        var metrics = spec.Evaluate.Metrics.Select(m => (Use: m, Plugin: Resolve(PluginKind.Metric, m.Plugin))).ToList();
+
+        var clock = Stopwatch.StartNew();
+        var data = DataStage.Prepare(spec.Data, cache);
+        timings.Add(new StageTiming("data", clock.Elapsed.TotalSeconds, false));
+        stageKeys["data"] = data.Key;
+        log.Info($"data: {data.Folder} ({string.Join(", ", data.Splits.Select(s => $"{s.Key}={s.Value.Items.Count}"))})");
+
+        var learned = LearnStage.Run(spec, data, cache, log, ct);
+        timings.AddRange(learned.Timings);
+        stageKeys["target"] = learned.TargetKey;
+        if (learned.RetainKey != null) stageKeys["retain"] = learned.RetainKey;
+
+        var tokenizer = ModelTokenizer.Load(learned.TargetDir);
+        var encoder = new BatchEncoder(tokenizer, new PromptTemplate(spec.Model.Template), spec.Model.MaxLength);
+        var metricInstances = new Dictionary<string, MetricInstance>(StringComparer.Ordinal);
+        foreach (var (use, plugin) in metrics)
+            metricInstances.TryAdd(use.Plugin.Name, new MetricInstance(use.Plugin.Name, PluginRegistry.CreateWithOptions<IMetric>(plugin.Descriptor, plugin.Options)));
+        MetricInstance MetricByName(string name)
+        {
+            if (metricInstances.TryGetValue(name, out var m)) return m;
+            var descriptor = registry.Resolve(PluginKind.Metric, name, SourceLocation.Default, "evaluate.metrics");
+            var created = new MetricInstance(name, PluginRegistry.CreateWithOptions<IMetric>(descriptor, OptionsBinder.Bind(descriptor.OptionsType, null, "evaluate.metrics", SourceLocation.Default)));
+            metricInstances[name] = created;
+            return created;
+        }
+        var generator = Generator(spec, tokenizer);
+        EvaluationSetup Setup(int? maxItems) => new(
+            data.Splits.ToDictionary(s => s.Key, s => DataStage.Limit(s.Value, maxItems ?? spec.Evaluate.MaxItems)),
+            tokenizer, encoder, MetricByName, generator, spec.Evaluate.BatchSize, maxItems ?? spec.Evaluate.MaxItems);
+
+        var folders = new Dictionary<string, string>(StringComparer.Ordinal) { [ModelRoles.Original] = learned.TargetDir };
+        if (learned.RetainDir != null) folders[ModelRoles.Retain] = learned.RetainDir;
+        UnlearnRecord? unlearnRecord = null;
+        if (method != null)
+        {
+            clock.Restart();
+            var (dir, key, record, reused) = UnlearnStage.Run(spec, learned, data, cache, method, controls,
+                (model, tok, enc, maxItems) => Setup(maxItems), log, ct);
+            timings.Add(new StageTiming("unlearn", clock.Elapsed.TotalSeconds, reused));
+            folders[ModelRoles.Unlearned] = dir;
+            stageKeys["unlearn"] = key;
+            unlearnRecord = record;
+            if (record.StopReason != null) log.Info($"unlearn: stopped early at step {record.Steps}/{record.PlannedSteps}: {record.StopReason}");
+        }
+
+        using var original = CausalLM.Load(learned.TargetDir);
+        using var unlearned = folders.TryGetValue(ModelRoles.Unlearned, out var unlearnedDir) ? CausalLM.Load(unlearnedDir) : null;
+        using var retain = learned.RetainDir != null && spec.Evaluate.Models.Contains(ModelRoles.Retain) ? CausalLM.Load(learned.RetainDir) : null;
+        using var mixed = unlearned != null && calibrator != null ? original.Clone() : null;
+        CalibrationRecord? calibrationRecord = null;
+        if (calibrator != null && unlearned != null && mixed != null)
+        {
+            clock.Restart();
+            var calibrationContext = new HostCalibrationContext(original, unlearned, mixed, Setup, ct, log);
+            var outcome = PluginRegistry.CreateWithOptions<ICalibrator>(calibrator.Descriptor, calibrator.Options).Calibrate(calibrationContext);
+            calibrationContext.Mix(outcome.Alpha);
+            var seconds = clock.Elapsed.TotalSeconds;
+            calibrationRecord = new CalibrationRecord(calibrator.Descriptor.Name, outcome.Alpha, outcome.OriginalValue, outcome.Target, outcome.Evaluations, seconds, outcome.Note, outcome.Curve);
+            timings.Add(new StageTiming("calibrate", seconds, false));
+            log.Info($"calibrate: α* = {outcome.Alpha:F4} ({outcome.Evaluations} evaluations, {seconds:F1} s). {outcome.Note}");
+            if (spec.Report.SaveModel) folders[ModelRoles.Calibrated] = "(saved in the run folder)";
+        }
+
+        clock.Restart();
+        var setup = Setup(null);
+        var evaluators = new Dictionary<string, ModelEvaluator>(StringComparer.Ordinal);
+        ModelEvaluator? RetainEvaluator(ModelRole role) => role == ModelRole.Retain && retain != null ? evaluators.GetValueOrDefault(ModelRoles.Retain) : null;
+        void AddEvaluator(string role, ILanguageModel? model)
+        {
+            if (model != null) evaluators[role] = new ModelEvaluator(role, model, setup, RetainEvaluator, ct);
+        }
+        AddEvaluator(ModelRoles.Retain, retain);
+        AddEvaluator(ModelRoles.Original, original);
+        AddEvaluator(ModelRoles.Unlearned, unlearned);
+        AddEvaluator(ModelRoles.Calibrated, mixed);
+        var records = new List<MetricRecord>();
+        foreach (var role in spec.Evaluate.Models)
+        {
+            if (!evaluators.TryGetValue(role, out var evaluator)) continue;
+            foreach (var (use, _) in metrics)
+            foreach (var split in use.Splits ?? spec.Evaluate.Splits)
+            {
+                ct.ThrowIfCancellationRequested();
+                if (!data.Splits.ContainsKey(split)) _ = data.Get(split, spec.Data);
+                var result = evaluator.Result(use.Plugin.Name, split);
+                records.Add(new MetricRecord(role, split, use.Plugin.Name, result.Value, result.Items, result.Extras));
+            }
+            log.Info($"evaluate: {role} done");
+        }
+        timings.Add(new StageTiming("evaluate", clock.Elapsed.TotalSeconds, false));
+
+        var plugins = new List<PluginRecord>();
+        void Note(ResolvedPlugin? p)
+        {
+            if (p == null) return;
+            var a = p.Descriptor.Assembly;
+            plugins.Add(new PluginRecord(PluginRegistry.KindWord(p.Descriptor.Kind), p.Descriptor.Name, a.Name, a.Version, a.Sha256, a.Origin, p.OptionsJson));
+        }
+        Note(method);
+        controls.ForEach(Note);
+        Note(calibrator);
+        metrics.ForEach(m => Note(m.Plugin));
+        return new RunResult
+        {
+            Name = spec.Name, SweepLabel = sweepLabel, Method = method?.Descriptor.Name, MethodOptions = method?.OptionsJson,
+            Seed = spec.Seed, Metrics = records, Calibration = calibrationRecord, Unlearning = unlearnRecord,
+            Timings = timings, Plugins = plugins, ModelFolders = folders, StageKeys = stageKeys,
+        };
+    }
+
+    /// <summary>The calibrated model when the run saves it; set by <see cref="Run"/> callers through <see cref="SaveCalibrated"/>.</summary>
+    public static void SaveCalibrated(CausalLM mixed, string unlearnedDir, string target)
+    {
+        mixed.Save(target);
+        ModelFolder.CopyTokenizerFiles(unlearnedDir, target);
+    }
+
+    private static GreedyGenerator Generator(PipelineSpec spec, ITokenizerView tokenizer) =>
+        (model, prompts, maxNewTokens, ct) =>
+        {
+            var causal = model as CausalLM ?? throw new InvalidOperationException("generation needs a CausalLM");
+            var settings = new GenerationSettings { MaxNewTokens = maxNewTokens, EosId = tokenizer.EosId, PadId = tokenizer.PadId, BatchSize = spec.Evaluate.BatchSize };
+            return SequenceGenerator.Generate(causal, prompts, settings, ct).Select(o => (o.Tokens, o.Entropies)).ToList();
+        };
+}
+
+/// <summary>The host's <see cref="CalibrationContext"/>: mixes into one preallocated model.</summary>
+public sealed class HostCalibrationContext(CausalLM original, CausalLM unlearned, CausalLM mixed, Func<int?, EvaluationSetup> setup, CancellationToken ct, RunLog log) : CalibrationContext
+{
+    /// <inheritdoc />
+    public override ILanguageModel Original => original;
+    /// <inheritdoc />
+    public override ILanguageModel Unlearned => unlearned;
+    /// <inheritdoc />
+    public override CancellationToken CancellationToken => ct;
+
+    /// <inheritdoc />
+    public override ILanguageModel Mix(double alpha)
+    {
+        ModelWeights.Interpolate(mixed, original, unlearned, alpha);
+        return mixed;
+    }
+
+    /// <inheritdoc />
+    public override double Evaluate(ILanguageModel model, string metric, string split, int? maxItems = null) =>
+        new ModelEvaluator("calibration", model, setup(maxItems), _ => null, ct).Result(metric, split).Value;
+
+    /// <inheritdoc />
+    public override void Report(string message) => log.Info("calibrate: " + message);
+}

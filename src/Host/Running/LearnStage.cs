@@ -1,0 +1,162 @@
+using System.Text.Json;
+using Unlearn.Host.Configuration;
+using Unlearn.Models;
+using Unlearn.Plugins;
+using Unlearn.Text;
+using Unlearn.Training;
+
+namespace Unlearn.Host.Running;
+
+/// <summary>The models of a run: the target (θ_orig), the optional retain model, and their stage keys (used as
+/// model identities in caches and manifests).</summary>
+public sealed record LearnedModels(string TargetDir, string TargetKey, string? RetainDir, string? RetainKey, IReadOnlyList<StageTiming> Timings);
+
+/// <summary>How long a stage took and whether it came from the cache.</summary>
+public sealed record StageTiming(string Stage, double Seconds, bool Cached);
+
+/// <summary>The learn stage: makes the target and retain models. Recipes: <c>tiny-world</c> (base model from scratch
+/// on general knowledge, then target = base + all authors, retain = base + retain authors), <c>tofu</c> (fine-tune
+/// model.path on full and on the retain split), <c>none</c> (model.path is the target).</summary>
+public static class LearnStage
+{
+    /// <summary>Runs (or reuses) the learn stage.</summary>
+    public static LearnedModels Run(PipelineSpec spec, RunData data, StageCache cache, RunLog log, CancellationToken ct)
+    {
+        var timings = new List<StageTiming>();
+        switch (spec.Learn.Recipe)
+        {
+            case "none":
+                ModelFolder.Check(spec.Model.Path!, "model.path");
+                if (spec.Model.RetainPath != null) ModelFolder.Check(spec.Model.RetainPath, "model.retain_path");
+                return new LearnedModels(spec.Model.Path!, StageCache.Key("model", spec.Model.Path, ModelFolder.Stamp(spec.Model.Path!)),
+                    spec.Model.RetainPath, spec.Model.RetainPath == null ? null : StageCache.Key("model", spec.Model.RetainPath, ModelFolder.Stamp(spec.Model.RetainPath)), timings);
+            case "tofu":
+            {
+                ModelFolder.Check(spec.Model.Path!, "model.path");
+                var baseKey = StageCache.Key("model", spec.Model.Path, ModelFolder.Stamp(spec.Model.Path!));
+                var full = data.Get("full", spec.Data).Items;
+                var target = FineTune("target", spec.Model.Path!, baseKey, full, spec, data, cache, log, timings, ct);
+                (string Dir, string Key)? retain = null;
+                if (spec.Learn.TrainRetainModel)
+                    retain = FineTune("retain", spec.Model.Path!, baseKey, data.Get("train_retain", spec.Data).Items, spec, data, cache, log, timings, ct);
+                return new LearnedModels(target.Dir, target.Key, retain?.Dir ?? spec.Model.RetainPath, retain?.Key, timings);
+            }
+            default:
+            {
+                var general = data.Get("general", spec.Data).Items;
+                var baseModel = TrainBase(spec, data, general, cache, log, timings, ct);
+                var full = data.Get("full", spec.Data).Items.Concat(general).ToList();
+                var target = FineTune("target", baseModel.Dir, baseModel.Key, full, spec, data, cache, log, timings, ct);
+                (string Dir, string Key)? retain = null;
+                if (spec.Learn.TrainRetainModel)
+                {
+                    var retainItems = data.Get("train_retain", spec.Data).Items.Concat(general).ToList();
+                    retain = FineTune("retain", baseModel.Dir, baseModel.Key, retainItems, spec, data, cache, log, timings, ct);
+                }
+                return new LearnedModels(target.Dir, target.Key, retain?.Dir ?? spec.Model.RetainPath, retain?.Key, timings);
+            }
+        }
+    }
+
+    private static (string Dir, string Key) TrainBase(PipelineSpec spec, RunData data, IReadOnlyList<QaItem> general, StageCache cache, RunLog log, List<StageTiming> timings, CancellationToken ct)
+    {
+        var key = StageCache.Key("base", 1, data.Key, spec.Model.Architecture, spec.Model.Template, spec.Model.MaxLength, Describe(spec.Learn.Base), spec.Seed);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (dir, reused) = cache.GetOrBuild("models", key, staging =>
+        {
+            var vocabulary = CompactVocabulary.Build(data.CorpusTexts);
+            var config = TransformerConfig.BuiltIn(spec.Model.Architecture, vocabulary.Count) with
+            {
+                EosTokenId = CompactVocabulary.EosId, PadTokenId = CompactVocabulary.PadId,
+                MaxPositions = Math.Max(spec.Model.MaxLength, 64),
+            };
+            using var model = CausalLM.Create(config, spec.Seed);
+            var tokenizer = ModelTokenizer.FromCompact(vocabulary);
+            var encoder = new BatchEncoder(tokenizer, new PromptTemplate(spec.Model.Template), spec.Model.MaxLength);
+            log.Info($"learn/base: {spec.Model.Architecture} model, {model.ParameterCount:N0} parameters, vocabulary {vocabulary.Count}, {general.Count} general-knowledge items");
+            var result = SupervisedTraining.Train(model, encoder, general, spec.Learn.Base, spec.Seed, Path.Combine(staging, "checkpoint"), log.TrainingProgress("learn/base"), ct);
+            SaveModel(model, vocabulary, staging, result);
+        });
+        timings.Add(new StageTiming("learn/base", clock.Elapsed.TotalSeconds, reused));
+        if (reused) log.Info($"learn/base: reused {dir}");
+        return (dir, key);
+    }
+
+    private static (string Dir, string Key) FineTune(string role, string fromDir, string fromKey, IReadOnlyList<QaItem> items, PipelineSpec spec, RunData data, StageCache cache, RunLog log, List<StageTiming> timings, CancellationToken ct)
+    {
+        var key = StageCache.Key("finetune", 1, fromKey, data.Key, role, items.Count, spec.Data.Forget, spec.Model.Template, spec.Model.MaxLength, Describe(spec.Learn.Target), spec.Seed);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (dir, reused) = cache.GetOrBuild("models", key, staging =>
+        {
+            using var model = CausalLM.Load(fromDir);
+            var tokenizer = ModelTokenizer.Load(fromDir);
+            var encoder = new BatchEncoder(tokenizer, new PromptTemplate(spec.Model.Template), spec.Model.MaxLength);
+            log.Info($"learn/{role}: fine-tuning on {items.Count} items");
+            var result = SupervisedTraining.Train(model, encoder, items, spec.Learn.Target, spec.Seed + (role == "retain" ? 1 : 0), Path.Combine(staging, "checkpoint"), log.TrainingProgress("learn/" + role), ct);
+            model.Save(staging);
+            ModelFolder.CopyTokenizerFiles(fromDir, staging);
+            WriteTrainingRecord(staging, result);
+            ModelFolder.RemoveCheckpoint(staging);
+        });
+        timings.Add(new StageTiming("learn/" + role, clock.Elapsed.TotalSeconds, reused));
+        if (reused) log.Info($"learn/{role}: reused {dir}");
+        return (dir, key);
+    }
+
+    private static void SaveModel(CausalLM model, CompactVocabulary vocabulary, string dir, TrainingResult result)
+    {
+        model.Save(dir);
+        vocabulary.Save(dir);
+        WriteTrainingRecord(dir, result);
+        ModelFolder.RemoveCheckpoint(dir);
+    }
+
+    private static void WriteTrainingRecord(string dir, TrainingResult result) =>
+        File.WriteAllText(Path.Combine(dir, "training.json"), JsonSerializer.Serialize(new
+        {
+            steps = result.Steps,
+            tokens_per_second = Math.Round(result.TokensPerSecond),
+            final_loss = result.History.Count > 0 ? result.History[^1].Loss : double.NaN,
+        }));
+
+    /// <summary>Trainer settings as a stable text for stage keys.</summary>
+    public static string Describe(TrainerSettings s) => JsonSerializer.Serialize(s);
+}
+
+/// <summary>Checks and helpers for Hugging Face model folders.</summary>
+public static class ModelFolder
+{
+    /// <summary>Throws a clear error when a folder is not a loadable model folder.</summary>
+    public static void Check(string dir, string key)
+    {
+        if (!Directory.Exists(dir))
+            throw new PipelineException(SourceLocation.Default, key, $"model folder '{dir}' does not exist. Point {key} at a Hugging Face model folder (config.json + model.safetensors + tokenizer files).");
+        if (!File.Exists(Path.Combine(dir, "config.json")))
+            throw new PipelineException(SourceLocation.Default, key, $"'{dir}' has no config.json, so it is not a Hugging Face model folder.");
+        if (!File.Exists(Path.Combine(dir, "model.safetensors")) && !File.Exists(Path.Combine(dir, "model.safetensors.index.json")))
+            throw new PipelineException(SourceLocation.Default, key, $"'{dir}' has no model.safetensors (or model.safetensors.index.json). Convert PyTorch .bin weights to safetensors; pickle files are never loaded.");
+    }
+
+    /// <summary>Sizes and times of a folder's files (a cheap identity for user model folders).</summary>
+    public static string Stamp(string dir) =>
+        string.Join(";", Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal).Select(f => $"{Path.GetFileName(f)}:{new FileInfo(f).Length}:{File.GetLastWriteTimeUtc(f).Ticks}"));
+
+    /// <summary>Copies tokenizer files (everything but weights, config and checkpoints) from one model folder to another.</summary>
+    public static void CopyTokenizerFiles(string from, string to)
+    {
+        foreach (var file in Directory.EnumerateFiles(from))
+        {
+            var name = Path.GetFileName(file);
+            if (name.StartsWith("model.safetensors", StringComparison.Ordinal) || name is "config.json" or "training.json") continue;
+            var target = Path.Combine(to, name);
+            if (!File.Exists(target)) File.Copy(file, target);
+        }
+    }
+
+    /// <summary>Deletes the resumable checkpoint of a finished stage.</summary>
+    public static void RemoveCheckpoint(string dir)
+    {
+        var checkpoint = Path.Combine(dir, "checkpoint");
+        if (Directory.Exists(checkpoint)) Directory.Delete(checkpoint, recursive: true);
+    }
+}

@@ -1,0 +1,45 @@
+using Unlearn.Plugins;
+
+namespace Unlearn.Host.Running;
+
+/// <summary>One metric on one split for one model, with per-item values.</summary>
+public sealed record MetricRecord(string Model, string Split, string Metric, double Value, IReadOnlyList<double> Items, IReadOnlyDictionary<string, double> Extras);
+
+/// <summary>Calibration outcome as the report shows it.</summary>
+public sealed record CalibrationRecord(string Method, double Alpha, double OriginalValue, double Target, int Evaluations, double Seconds, string Note, IReadOnlyList<CalibrationPoint> Curve);
+
+/// <summary>A plugin used by the run (for the manifest).</summary>
+public sealed record PluginRecord(string Kind, string Name, string Assembly, string Version, string Sha256, string Origin, string Options);
+
+/// <summary>Everything a finished run produced.</summary>
+public sealed record RunResult
+{
+    /// <summary>Pipeline name.</summary>
+    public required string Name { get; init; }
+    /// <summary>Sweep label, "" for a single run.</summary>
+    public string SweepLabel { get; init; } = "";
+    /// <summary>Unlearning method, or null.</summary>
+    public string? Method { get; init; }
+    /// <summary>Method options (JSON).</summary>
+    public string? MethodOptions { get; init; }
+    /// <summary>Seed.</summary>
+    public required int Seed { get; init; }
+    /// <summary>All metric values.</summary>
+    public required IReadOnlyList<MetricRecord> Metrics { get; init; }
+    /// <summary>Calibration, if any.</summary>
+    public CalibrationRecord? Calibration { get; init; }
+    /// <summary>Unlearning record, if any.</summary>
+    public UnlearnRecord? Unlearning { get; init; }
+    /// <summary>Stage timings.</summary>
+    public required IReadOnlyList<StageTiming> Timings { get; init; }
+    /// <summary>Plugins used.</summary>
+    public required IReadOnlyList<PluginRecord> Plugins { get; init; }
+    /// <summary>Model folders used (role -> path).</summary>
+    public required IReadOnlyDictionary<string, string> ModelFolders { get; init; }
+    /// <summary>Stage cache keys (stage -> key).</summary>
+    public required IReadOnlyDictionary<string, string> StageKeys { get; init; }
+
+    /// <summary>Aggregate of a metric, or null.</summary>
+    public double? Value(string model, string split, string metric) =>
+        Metrics.FirstOrDefault(m => m.Model == model && m.Split == split && m.Metric == metric)?.Value;
+}

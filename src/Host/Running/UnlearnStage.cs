@@ -1,0 +1,213 @@
+using System.Text.Json;
+using Unlearn.Host.Configuration;
+using Unlearn.Host.Evaluation;
+using Unlearn.Host.Plugins;
+using Unlearn.Models;
+using Unlearn.Plugins;
+using Unlearn.Text;
+using Unlearn.Training;
+using static TorchSharp.torch;
+
+namespace Unlearn.Host.Running;
+
+/// <summary>A value a controller recorded at a step.</summary>
+public sealed record TrajectoryPoint(int Step, string Key, double Value);
+
+/// <summary>The record of an unlearning run.</summary>
+/// <param name="Steps">Optimiser steps done.</param>
+/// <param name="PlannedSteps">Steps planned.</param>
+/// <param name="StopReason">Why it stopped early, if it did.</param>
+/// <param name="RestoredCheckpoint">Checkpoint restored at the end, if any.</param>
+/// <param name="TokensPerSecond">Throughput.</param>
+/// <param name="History">Per-step loss, gradient norm, learning rate and objective logs.</param>
+/// <param name="Trajectory">Values recorded by controllers.</param>
+public sealed record UnlearnRecord(int Steps, int PlannedSteps, string? StopReason, string? RestoredCheckpoint, double TokensPerSecond,
+    IReadOnlyList<StepReport> History, IReadOnlyList<TrajectoryPoint> Trajectory);
+
+/// <summary>Plugins resolved for a run, with their bound options (for hashing and manifests).</summary>
+public sealed record ResolvedPlugin(PluginDescriptor Descriptor, object Options, string OptionsJson);
+
+/// <summary>The unlearn stage: the objective inside the host's training loop, controllers observing every step.</summary>
+public static class UnlearnStage
+{
+    /// <summary>File holding the <see cref="UnlearnRecord"/> inside the stage folder.</summary>
+    public const string RecordFile = "unlearn.json";
+
+    /// <summary>The stage key.</summary>
+    public static string Key(PipelineSpec spec, LearnedModels models, RunData data, ResolvedPlugin method, IReadOnlyList<ResolvedPlugin> controls) =>
+        StageCache.Key("unlearn", 1, models.TargetKey, data.Key, spec.Data.Forget, spec.Model.Template, spec.Model.MaxLength,
+            method.Descriptor.Name, method.OptionsJson, method.Descriptor.Assembly.Sha256,
+            LearnStage.Describe(spec.Unlearn!.Trainer), spec.Unlearn.RetainBatchSize, spec.Seed,
+            controls.Select(c => new[] { c.Descriptor.Name, c.OptionsJson, c.Descriptor.Assembly.Sha256 }).ToList());
+
+    /// <summary>Runs (or reuses) the stage; returns the unlearned model folder and its record.</summary>
+    public static (string Dir, string Key, UnlearnRecord Record, bool Reused) Run(PipelineSpec spec, LearnedModels models, RunData data, StageCache cache,
+        ResolvedPlugin method, IReadOnlyList<ResolvedPlugin> controls, Func<CausalLM, ITokenizerView, IBatchEncoder, int?, EvaluationSetup> probeSetup,
+        RunLog log, CancellationToken ct)
+    {
+        var key = Key(spec, models, data, method, controls);
+        var (dir, reused) = cache.GetOrBuild("unlearned", key, staging => Build(spec, models, data, method, controls, probeSetup, staging, log, ct));
+        if (reused) log.Info($"unlearn: reused {dir}");
+        var record = JsonSerializer.Deserialize<UnlearnRecord>(File.ReadAllText(Path.Combine(dir, RecordFile)))!;
+        return (dir, key, record, reused);
+    }
+
+    private static void Build(PipelineSpec spec, LearnedModels models, RunData data, ResolvedPlugin method, IReadOnlyList<ResolvedPlugin> controls,
+        Func<CausalLM, ITokenizerView, IBatchEncoder, int?, EvaluationSetup> probeSetup, string staging, RunLog log, CancellationToken ct)
+    {
+        var settings = spec.Unlearn!.Trainer;
+        var forget = data.Get("train_forget", spec.Data);
+        var retainItems = data.Splits.TryGetValue("train_retain", out var r) ? r.Items : [];
+        var tokenizer = ModelTokenizer.Load(models.TargetDir);
+        var encoder = new BatchEncoder(tokenizer, new PromptTemplate(spec.Model.Template), spec.Model.MaxLength);
+        using var model = CausalLM.Load(models.TargetDir);
+        var objective = PluginRegistry.CreateWithOptions<IObjective>(method.Descriptor, method.Options);
+        var needs = objective.Needs;
+        if (needs.HasFlag(ObjectiveNeeds.RetainBatch) && retainItems.Count == 0)
+            throw new PipelineException(spec.Unlearn.Method.Location, "unlearn.method", $"'{method.Descriptor.Name}' needs retain batches, but the train_retain split is missing or empty.");
+
+        CausalLM? reference = null;
+        CausalLM Reference()
+        {
+            if (reference != null) return reference;
+            reference = CausalLM.Load(models.TargetDir);
+            reference.eval();
+            foreach (var p in reference.parameters()) p.requires_grad = false;
+            return reference;
+        }
+        try
+        {
+            IReadOnlyList<double>? referenceForgetLoss = null;
+            if (needs.HasFlag(ObjectiveNeeds.ReferenceForgetLoss))
+            {
+                referenceForgetLoss = AnswerScorer.Score(model, encoder, tokenizer.PadId, forget.Items.Select(i => (i.Question, i.Answer)).ToList(), 32, ct)
+                    .Select(s => s.Nll).ToList();
+                log.Info($"unlearn: reference forget NLL computed once for {referenceForgetLoss.Count} items");
+            }
+            objective.Prepare(new ObjectiveSetup(model, encoder, tokenizer, forget, spec.Seed));
+            var trainable = objective.SelectTrainable(model)?.ToList() ?? model.parameters().ToList();
+            var trainableSet = new HashSet<IntPtr>(trainable.Select(p => p.Handle));
+            foreach (var p in model.parameters()) p.requires_grad = trainableSet.Contains(p.Handle);
+            var controllers = controls.Select(c => PluginRegistry.CreateWithOptions<IController>(c.Descriptor, c.Options)).ToList();
+
+            manual_seed(spec.Seed);
+            model.train();
+            var total = settings.TotalSteps(forget.Items.Count);
+            var indices = Enumerable.Range(0, forget.Items.Count).ToList();
+            var retainBatch = spec.Unlearn.RetainBatchSize > 0 ? spec.Unlearn.RetainBatchSize : settings.BatchSize;
+            using var loop = new TrainingLoop(trainable, settings, total, settings.WarmupStepCount(forget.Items.Count));
+            var trajectory = new List<TrajectoryPoint>();
+            var controllerContext = new HostControllerContext(loop, model, tokenizer, encoder, probeSetup, Reference, trajectory);
+            var observer = new CompositeObserver(log.TrainingProgress($"unlearn/{method.Descriptor.Name}"), new ControllerObserver(controllers, controllerContext));
+            log.Info($"unlearn: {method.Descriptor.Name} on {forget.Items.Count} forget items, {total} steps, {trainable.Sum(p => p.numel()):N0} trainable parameters");
+            var result = loop.Run((step, micro) =>
+            {
+                var batchIndices = SupervisedTraining.BatchAt(indices, settings.BatchSize, settings.GradientAccumulation, step, micro, spec.Seed);
+                var forgetItems = batchIndices.Select(i => forget.Items[i]).ToList();
+                TokenBatch? retain = null;
+                IReadOnlyList<QaItem>? retainRows = null;
+                if (needs.HasFlag(ObjectiveNeeds.RetainBatch))
+                {
+                    var random = new Random(HashCode.Combine(spec.Seed, step, micro, 7));
+                    retainRows = Enumerable.Range(0, retainBatch).Select(_ => retainItems[random.Next(retainItems.Count)]).ToList();
+                    retain = encoder.Encode(retainRows.Select(i => (i.Question, i.Answer)).ToList());
+                }
+                var batch = new UnlearnBatch
+                {
+                    Forget = encoder.Encode(forgetItems.Select(i => (i.Question, i.Answer)).ToList()),
+                    ForgetItems = forgetItems, ForgetIndices = batchIndices, Retain = retain, RetainItems = retainRows,
+                };
+                var context = new ObjectiveContext
+                {
+                    Model = model,
+                    Reference = needs.HasFlag(ObjectiveNeeds.ReferenceModel) ? Reference() : null,
+                    ReferenceForgetLoss = referenceForgetLoss, Encoder = encoder,
+                    Random = new Random(HashCode.Combine(spec.Seed, step, micro)), Step = step,
+                };
+                var loss = objective.ComputeLoss(context, batch);
+                var tokens = batch.Forget.AttentionMask.sum().item<long>() + (retain?.AttentionMask.sum().item<long>() ?? 0);
+                return new StepLoss(loss.Loss, loss.Logs, tokens);
+            }, observer, ct, Path.Combine(staging, "checkpoint"));
+            model.eval();
+            foreach (var p in model.parameters()) p.requires_grad = true;
+            model.Save(staging);
+            ModelFolder.CopyTokenizerFiles(models.TargetDir, staging);
+            var record = new UnlearnRecord(result.Steps, total, result.StopReason, result.RestoredCheckpoint, result.TokensPerSecond, result.History, trajectory);
+            File.WriteAllText(Path.Combine(staging, RecordFile), JsonSerializer.Serialize(record));
+            ModelFolder.RemoveCheckpoint(staging);
+        }
+        finally
+        {
+            reference?.Dispose();
+        }
+    }
+
+    private sealed class ControllerObserver(IReadOnlyList<IController> controllers, HostControllerContext context) : ITrainingObserver
+    {
+        public void OnStart(TrainingLoop loop) { foreach (var c in controllers) c.OnTrainingStart(context); }
+
+        public void OnStep(TrainingLoop loop, StepReport report)
+        {
+            context.Current = report;
+            foreach (var c in controllers) c.OnStepEnd(context);
+        }
+
+        public void OnEnd(TrainingLoop loop) { foreach (var c in controllers) c.OnTrainingEnd(context); }
+    }
+}
+
+/// <summary>The host's <see cref="ControllerContext"/> over a <see cref="TrainingLoop"/>.</summary>
+public sealed class HostControllerContext(
+    TrainingLoop loop, CausalLM model, ITokenizerView tokenizer, IBatchEncoder encoder,
+    Func<CausalLM, ITokenizerView, IBatchEncoder, int?, EvaluationSetup> probeSetup, Func<CausalLM> original, List<TrajectoryPoint> trajectory) : ControllerContext
+{
+    private readonly Dictionary<(string, string, int?), double> _originalValues = [];
+
+    /// <summary>The latest step report.</summary>
+    public StepReport? Current { get; set; }
+
+    /// <inheritdoc />
+    public override int Step => loop.Step;
+    /// <inheritdoc />
+    public override int TotalSteps => loop.TotalSteps;
+    /// <inheritdoc />
+    public override double Loss => Current?.Loss ?? double.NaN;
+    /// <inheritdoc />
+    public override double GradientNorm => Current?.GradientNorm ?? double.NaN;
+    /// <inheritdoc />
+    public override double LearningRate => Current?.LearningRate ?? 0;
+    /// <inheritdoc />
+    public override double LearningRateScale { get => loop.LearningRateScale; set => loop.LearningRateScale = value; }
+    /// <inheritdoc />
+    public override double? GradientNormCeiling { get => loop.GradientNormCeiling; set => loop.GradientNormCeiling = value; }
+
+    /// <inheritdoc />
+    public override double Evaluate(string metric, string split, int? maxItems = null)
+    {
+        var wasTraining = model.training;
+        try
+        {
+            var evaluator = new ModelEvaluator("current", model, probeSetup(model, tokenizer, encoder, maxItems), _ => null, CancellationToken.None);
+            return evaluator.Result(metric, split).Value;
+        }
+        finally { if (wasTraining) model.train(); }
+    }
+
+    /// <inheritdoc />
+    public override double EvaluateOriginal(string metric, string split, int? maxItems = null)
+    {
+        if (_originalValues.TryGetValue((metric, split, maxItems), out var v)) return v;
+        var reference = original();
+        var evaluator = new ModelEvaluator("original", reference, probeSetup(reference, tokenizer, encoder, maxItems), _ => null, CancellationToken.None);
+        return _originalValues[(metric, split, maxItems)] = evaluator.Result(metric, split).Value;
+    }
+
+    /// <inheritdoc />
+    public override void SaveCheckpoint(string tag) => loop.SaveSnapshot(tag);
+    /// <inheritdoc />
+    public override bool HasCheckpoint(string tag) => loop.HasSnapshot(tag);
+    /// <inheritdoc />
+    public override void RequestStop(string reason, string? restoreCheckpoint = null) => loop.RequestStop(reason, restoreCheckpoint);
+    /// <inheritdoc />
+    public override void Record(string key, double value) => trajectory.Add(new TrajectoryPoint(loop.Step, key, value));
+}
