@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Unlearn.Models.Benchmarks;
+
+/// <summary>What <see cref="ModelBenchmark.Run"/> measured.</summary>
+/// <param name="Parameters">Model parameter count.</param>
+/// <param name="Batch">Sequences per step.</param>
+/// <param name="SequenceLength">Tokens per sequence.</param>
+/// <param name="Threads">Intra-op threads libtorch used.</param>
+/// <param name="TrainingTokensPerSecond">Forward + backward + AdamW step, tokens per second.</param>
+/// <param name="ForwardTokensPerSecond">Inference forward (no gradients), tokens per second.</param>
+/// <param name="GemmGflops">Measured square float32 matmul rate, GFLOP/s.</param>
+/// <param name="ModelTrainingGflops">6 · parameters · training tokens/s, GFLOP/s.</param>
+/// <param name="EfficiencyVsGemm">ModelTrainingGflops / GemmGflops.</param>
+/// <param name="TrainingFinalLoss">NLL at the last timed training (descent) step.</param>
+/// <param name="AscentFirstWindowTokensPerSecond">Gradient ascent (negated loss): tokens/s over the first window of steps.</param>
+/// <param name="AscentLastWindowTokensPerSecond">Gradient ascent: tokens/s over the last window of steps.</param>
+/// <param name="AscentFinalLoss">The (positive) NLL at the last ascent step; large values mean near-zero probabilities.</param>
+/// <param name="FlushDenormal">Whether denormal flushing was switched on for the run (see <see cref="DenormalControl"/>).</param>
+public sealed record ModelBenchmarkResult(
+    long Parameters, int Batch, int SequenceLength, int Threads,
+    double TrainingTokensPerSecond, double ForwardTokensPerSecond, double GemmGflops,
+    double ModelTrainingGflops, double EfficiencyVsGemm, double TrainingFinalLoss,
+    double AscentFirstWindowTokensPerSecond, double AscentLastWindowTokensPerSecond, double AscentFinalLoss,
+    bool FlushDenormal)
+{
+    /// <summary>Last-window over first-window ascent throughput (below 1 means ascent slowed down, e.g. denormals).</summary>
+    public double AscentThroughputRatio => AscentLastWindowTokensPerSecond / AscentFirstWindowTokensPerSecond;
+}
+
+/// <summary>Throughput of a model configuration on this machine: training and inference tokens/s, the machine's GEMM
+/// rate for comparison, and whether throughput holds up late in a gradient-ascent run.</summary>
+public sealed class ModelBenchmark
+{
+    /// <summary>Width of the square matmul used to measure the GEMM rate.</summary>
+    public int GemmSize { get; init; } = 1024;
+
+    /// <summary>Learning rate of the AdamW steps (large enough that ascent drives probabilities toward zero).</summary>
+    public double LearningRate { get; init; } = 1e-3;
+
+    /// <summary>Try to flush denormals to zero during the run.</summary>
+    public bool FlushDenormal { get; init; } = true;
+
+    /// <summary>Seed for weights and tokens.</summary>
+    public int Seed { get; init; } = 0;
+
+    /// <summary>Benchmarks <paramref name="cfg"/> with random tokens: <paramref name="steps"/> timed training steps
+    /// (after one warm-up), as many forward passes, and a gradient-ascent run of 2·<paramref name="steps"/> steps whose
+    /// first and last quarters are compared.</summary>
+    public ModelBenchmarkResult Run(TransformerConfig cfg, int batch, int seqLen, int steps, CancellationToken cancellationToken = default)
+    {
+        if (batch <= 0) throw new ArgumentOutOfRangeException(nameof(batch), batch, "batch must be > 0");
+        if (seqLen <= 1 || seqLen > cfg.MaxPositions) throw new ArgumentOutOfRangeException(nameof(seqLen), seqLen, $"seqLen must be in 2..{cfg.MaxPositions}");
+        if (steps <= 0) throw new ArgumentOutOfRangeException(nameof(steps), steps, "steps must be > 0");
+        var flushing = FlushDenormal && DenormalControl.TrySetFlushDenormal(true);
+        try
+        {
+            var gemm = MeasureGemm();
+            using var model = CausalLM.Create(cfg, Seed);
+            using var generator = new Generator((ulong)Seed);
+            using var ids = randint(cfg.VocabSize, [batch, seqLen], generator: generator);
+            using var mask = ones_like(ids);
+            var tokens = (double)batch * seqLen;
+
+            model.train();
+            using var optimizer = optim.AdamW(model.parameters(), LearningRate);
+            TrainStep(model, optimizer, ids, mask, ascend: false); // warm-up
+            var sw = Stopwatch.StartNew();
+            double trainingLoss = 0;
+            for (var i = 0; i < steps; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                trainingLoss = TrainStep(model, optimizer, ids, mask, ascend: false);
+            }
+            var training = tokens * steps / sw.Elapsed.TotalSeconds;
+
+            model.eval();
+            sw.Restart();
+            using (no_grad())
+            {
+                for (var i = 0; i < steps; i++)
+                {
+                    using var scope = NewDisposeScope();
+                    model.Forward(ids, mask);
+                }
+            }
+            var forward = tokens * steps / sw.Elapsed.TotalSeconds;
+
+            model.train();
+            var ascentSteps = Math.Max(4, 2 * steps);
+            var window = Math.Max(1, ascentSteps / 4);
+            var times = new double[ascentSteps];
+            double loss = 0;
+            for (var i = 0; i < ascentSteps; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                sw.Restart();
+                loss = TrainStep(model, optimizer, ids, mask, ascend: true);
+                times[i] = sw.Elapsed.TotalSeconds;
+            }
+            var first = tokens * window / times.Take(window).Sum();
+            var last = tokens * window / times.Skip(ascentSteps - window).Sum();
+            var modelGflops = 6.0 * model.ParameterCount * training / 1e9;
+            return new ModelBenchmarkResult(model.ParameterCount, batch, seqLen, get_num_threads(),
+                training, forward, gemm, modelGflops, modelGflops / gemm, trainingLoss, first, last, loss, flushing);
+        }
+        finally
+        {
+            if (flushing) DenormalControl.TrySetFlushDenormal(false);
+        }
+    }
+
+    /// <summary>One optimiser step on the mean token NLL (negated when <paramref name="ascend"/>); returns the NLL.</summary>
+    private static double TrainStep(CausalLM model, optim.Optimizer optimizer, Tensor ids, Tensor mask, bool ascend)
+    {
+        using var scope = NewDisposeScope();
+        optimizer.zero_grad();
+        var logits = model.Forward(ids, mask).Logits;
+        var t = ids.shape[1];
+        var nll = nn.functional.cross_entropy(logits.narrow(1, 0, t - 1).reshape(-1, logits.shape[^1]), ids.narrow(1, 1, t - 1).reshape(-1));
+        (ascend ? -nll : nll).backward();
+        optimizer.step();
+        return nll.item<float>();
+    }
+
+    private double MeasureGemm()
+    {
+        using var scope = NewDisposeScope();
+        using var generator = new Generator((ulong)Seed);
+        var a = randn([GemmSize, GemmSize], generator: generator);
+        var b = randn([GemmSize, GemmSize], generator: generator);
+        matmul(a, b).Dispose(); // warm-up
+        var repeats = 0;
+        var sw = Stopwatch.StartNew();
+        while (repeats < 3 || sw.Elapsed.TotalSeconds < 0.5)
+        {
+            matmul(a, b).Dispose();
+            repeats++;
+        }
+        return 2.0 * GemmSize * GemmSize * GemmSize * repeats / sw.Elapsed.TotalSeconds / 1e9;
+    }
+}
