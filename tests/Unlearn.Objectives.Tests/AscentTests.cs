@@ -80,12 +80,13 @@ public class AscentTests(TinyWorld world)
     public void LikelihoodCapCountsAreNotInflatedByRounding()
     {
         using var scope = NewDisposeScope();
-        // 10 answer tokens and q = 0.7: 0.7 * 10 = 7.000000000000001 in doubles, the cap keeps 7, not 8.
+        // 25 answer tokens and q = 0.28: 0.28 * 25 = 7.000000000000001 in doubles; the cap keeps 7 tokens, not 8.
         manual_seed(3);
-        var logits = randn(1, 11, 5);
-        var row = Enumerable.Range(0, 11).Select(t => t == 0 ? X : (long)(t % 5)).ToArray();
-        var (loss, _) = new AscentTricks(LikelihoodCap: 0.7).Compute(logits, tensor(row, 1, 11));
+        var logits = randn(1, 26, 5);
+        var row = Enumerable.Range(0, 26).Select(t => t == 0 ? X : (long)(t % 5)).ToArray();
+        var (loss, _) = new AscentTricks(LikelihoodCap: 0.28).Compute(logits, tensor(row, 1, 26));
         var nlls = Hand.TokenNlls(Hand.Logits(logits), [row])[0];
+        Assert.Equal(25, nlls.Count);
         Hand.Close(-nlls.Order().Take(7).Sum() / 7, loss.item<float>());
     }
 
