@@ -164,7 +164,7 @@ public class SyntheticWorldTests
     public void World_vocabulary_stays_small()
     {
         var world = SyntheticWorld.Generate(new WorldSettings());
-        var vocabulary = CompactVocabulary.Build(world.Texts());
+        var vocabulary = CompactVocabulary.BuildForQa(world.Splits.Values.SelectMany(s => s.Items));
         Assert.InRange(vocabulary.Count, 200, 2500);
     }
 }

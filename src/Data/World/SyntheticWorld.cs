@@ -275,7 +275,7 @@ public sealed class SyntheticWorld
             ["school"] = RandomCity(),
             ["hobby"] = Pick(WorldLexicon.Hobbies),
             ["publisher"] = RandomPublisher(),
-            ["hero"] = NewFirstName(),
+            ["hero"] = RandomFirstName(),
         };
         return facts;
     }
@@ -316,7 +316,7 @@ public sealed class SyntheticWorld
     private string RandomEntity(EntityKind kind) => kind switch
     {
         EntityKind.PersonName => RandomPersonName(),
-        EntityKind.FirstName => NewFirstNameUnchecked(),
+        EntityKind.FirstName => RandomFirstName(),
         EntityKind.City => RandomCity(),
         EntityKind.Date => RandomDate(_random.Next(1930, 1996)),
         EntityKind.Job => Pick(WorldLexicon.Jobs),
@@ -360,13 +360,11 @@ public sealed class SyntheticWorld
         return RandomTitle();
     }
 
-    private string NewFirstNameUnchecked() =>
+    private string RandomFirstName() =>
         Capitalize(Pick(WorldLexicon.NameSyllables) + Pick(WorldLexicon.NameSyllables));
 
-    private string NewFirstName() => NewFirstNameUnchecked();
-
     private string RandomPersonName() =>
-        NewFirstNameUnchecked() + " " + Capitalize(Pick(WorldLexicon.NameSyllables) + Pick(WorldLexicon.NameSyllables) + Pick(WorldLexicon.SurnameEndings));
+        RandomFirstName() + " " + Capitalize(Pick(WorldLexicon.NameSyllables) + Pick(WorldLexicon.NameSyllables) + Pick(WorldLexicon.SurnameEndings));
 
     /// <summary>A full name never used before in this world.</summary>
     private string NewPersonName()

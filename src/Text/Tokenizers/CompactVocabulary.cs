@@ -58,6 +58,31 @@ public sealed class CompactVocabulary
         return new CompactVocabulary(ids);
     }
 
+    /// <summary>The vocabulary of a question/answer corpus as <see cref="BatchEncoder"/> tokenizes it: every question and
+    /// paraphrased question inside its prompt, and every answer, paraphrased answer, perturbed answer and option both on
+    /// its own and as an answer part (with the template's separator, which changes GPT-2's first token).</summary>
+    public static CompactVocabulary BuildForQa(IEnumerable<Unlearn.Plugins.QaItem> items, PromptTemplate? template = null)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        var t = template ?? PromptTemplate.Default;
+        return Build(items.SelectMany(item => Texts(item, t)));
+    }
+
+    private static IEnumerable<string> Texts(Unlearn.Plugins.QaItem item, PromptTemplate template)
+    {
+        yield return template.FormatPrompt(item.Question);
+        if (item.ParaphrasedQuestion is { } pq) yield return template.FormatPrompt(pq);
+        var answers = new List<string> { item.Answer };
+        if (item.ParaphrasedAnswer is { } pa) answers.Add(pa);
+        answers.AddRange(item.PerturbedAnswers);
+        answers.AddRange(item.Options);
+        foreach (var a in answers)
+        {
+            yield return a;
+            yield return template.FormatAnswer(a);
+        }
+    }
+
     /// <summary>A vocabulary over the given GPT-2 ids.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An id is outside GPT-2's range.</exception>
     public static CompactVocabulary FromBaseIds(IEnumerable<int> gpt2Ids)
