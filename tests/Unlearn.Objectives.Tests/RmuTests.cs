@@ -86,7 +86,8 @@ public class RmuTests(TinyWorld world)
     public void SelectTrainableReturnsTheMlpWeightsOfTheUpdatedLayers(int? layer, int[] updateLayers, string[] prefixes)
     {
         var model = world.NewModel();
-        var selected = new RmuObjective(new RmuOptions { Layer = layer, UpdateLayers = updateLayers }).SelectTrainable(model);
+        IObjective rmu = new RmuObjective(new RmuOptions { Layer = layer, UpdateLayers = updateLayers });
+        var selected = rmu.SelectTrainable(model)!; // through the interface, as the host calls it
         var expected = model.Module.named_parameters().Where(p => prefixes.Any(x => p.name.StartsWith(x, StringComparison.Ordinal))).ToList();
         Assert.Equal(4 * prefixes.Length, expected.Count);
         Assert.Equal(expected.Select(p => p.parameter.Handle).Order(), selected.Select(p => p.Handle).Order());
