@@ -5,7 +5,7 @@ using Unlearn.Plugins;
 namespace Unlearn.Host.Running;
 
 /// <summary>The data of a run: the TOFU-schema folder and every logical split that exists in it.</summary>
-public sealed record RunData(string Folder, string Key, IReadOnlyDictionary<string, DataSplit> Splits, IReadOnlyList<string> CorpusTexts)
+public sealed record RunData(string Folder, string Key, IReadOnlyDictionary<string, DataSplit> Splits)
 {
     /// <summary>A split by logical name, or an error naming the folder, the file and the available files.</summary>
     public DataSplit Get(string logical, DataSpec spec)
@@ -44,17 +44,7 @@ public static class DataStage
         var splits = new Dictionary<string, DataSplit>(StringComparer.Ordinal);
         foreach (var (logical, file) in spec.Splits)
             if (tofu.Contains(file)) splits[logical] = tofu.Read(file, logical);
-        var texts = new List<string>();
-        foreach (var split in splits.Values)
-        foreach (var item in split.Items)
-        {
-            texts.Add(item.Question); texts.Add(item.Answer);
-            if (item.ParaphrasedQuestion != null) texts.Add(item.ParaphrasedQuestion);
-            if (item.ParaphrasedAnswer != null) texts.Add(item.ParaphrasedAnswer);
-            texts.AddRange(item.PerturbedAnswers);
-            texts.AddRange(item.Options);
-        }
-        return new RunData(folder, key, splits, texts);
+        return new RunData(folder, key, splits);
     }
 
     private static string FolderStamp(string folder) =>

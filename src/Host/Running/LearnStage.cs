@@ -64,7 +64,7 @@ public static class LearnStage
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var (dir, reused) = cache.GetOrBuild("models", key, staging =>
         {
-            var vocabulary = CompactVocabulary.Build(data.CorpusTexts);
+            var vocabulary = CompactVocabulary.BuildForQa(data.Splits.Values.SelectMany(split => split.Items), new PromptTemplate(spec.Model.Template));
             var config = TransformerConfig.BuiltIn(spec.Model.Architecture, vocabulary.Count) with
             {
                 EosTokenId = CompactVocabulary.EosId, PadTokenId = CompactVocabulary.PadId,
