@@ -1,0 +1,163 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using Unlearn.Training;
+using static TorchSharp.torch;
+
+namespace Unlearn.Training.Tests;
+
+public class TrainingLoopTests
+{
+    private static Parameter Scalar(float value) => new(tensor(new[] { value }), requires_grad: true);
+
+    private static TrainerSettings Plain(double lr = 0.1, int totalSteps = 10) => new()
+    {
+        Lr = lr, Epochs = 1, BatchSize = 1, WarmupSteps = 0, Schedule = LearningRateSchedule.Constant,
+        WeightDecay = 0, MaxGradNorm = 0, MaxSteps = totalSteps,
+    };
+
+    // Loss (w - 3)^2 -> gradient 2(w - 3).
+    private static Func<int, int, StepLoss> Quadratic(Parameter w) =>
+        (_, _) => new StepLoss((w - 3).pow(2).sum(), new Dictionary<string, double>(), 1);
+
+    [Fact]
+    public void AdamWFirstStepMatchesHandComputation()
+    {
+        var w = Scalar(1f);
+        using var loop = new TrainingLoop([w], Plain(lr: 0.1, totalSteps: 1), 1, 0);
+        loop.Run(Quadratic(w), null, CancellationToken.None);
+        // g = -4; m = 0.1*g = -0.4; v = 0.001*16 = 0.016; m̂ = -4; v̂ = 16; update = -lr * m̂ / (sqrt(v̂) + eps) = +0.1
+        Assert.Equal(1.1, w.item<float>(), 5);
+    }
+
+    [Fact]
+    public void AdamWSecondStepAndDecoupledWeightDecayMatchHandComputation()
+    {
+        // Two steps on a matrix parameter (decay applies to dim > 1).
+        var w = new Parameter(tensor(new[] { 1f }).reshape(1, 1), requires_grad: true);
+        var settings = new TrainerSettings { Lr = 0.1, Epochs = 1, BatchSize = 1, WarmupSteps = 0, Schedule = LearningRateSchedule.Constant, WeightDecay = 0.5, MaxGradNorm = 0, MaxSteps = 2 };
+        using var loop = new TrainingLoop([w], settings, 2, 0);
+        loop.Run((_, _) => new StepLoss((w - 3).pow(2).sum(), new Dictionary<string, double>(), 1), null, CancellationToken.None);
+        double p = 1, m = 0, v = 0;
+        for (var t = 1; t <= 2; t++)
+        {
+            var g = 2 * (p - 3);
+            m = 0.9 * m + 0.1 * g;
+            v = 0.999 * v + 0.001 * g * g;
+            p *= 1 - 0.1 * 0.5;
+            p -= 0.1 * (m / (1 - Math.Pow(0.9, t))) / (Math.Sqrt(v / (1 - Math.Pow(0.999, t))) + 1e-8);
+        }
+        Assert.Equal(p, w.item<float>(), 5);
+    }
+
+    [Theory]
+    [InlineData(LearningRateSchedule.Linear, 0, 0.25)]
+    [InlineData(LearningRateSchedule.Linear, 3, 1.0)]
+    [InlineData(LearningRateSchedule.Linear, 5, 0.833333)]
+    [InlineData(LearningRateSchedule.Cosine, 3, 1.0)]
+    [InlineData(LearningRateSchedule.Cosine, 6, 0.75)]
+    [InlineData(LearningRateSchedule.Constant, 9, 1.0)]
+    public void ScheduleWarmsUpThenDecays(LearningRateSchedule schedule, int step, double expected)
+    {
+        var s = new TrainerSettings { Lr = 1.0, Schedule = schedule };
+        // total 10 steps, 4 warm-up steps: warm-up gives (step + 1) / 4; decay runs over the remaining 6.
+        Assert.Equal(expected, s.LearningRateAt(step, 10, 4), 5);
+    }
+
+    [Fact]
+    public void StepCountsFollowEpochsBatchAndAccumulation()
+    {
+        var s = new TrainerSettings { Epochs = 2.5, BatchSize = 4, GradientAccumulation = 2 };
+        Assert.Equal(3, s.StepsPerEpoch(20)); // ceil(20 / 8)
+        Assert.Equal(8, s.TotalSteps(20)); // ceil(3 * 2.5)
+        Assert.Equal(3, s.WarmupStepCount(20)); // one epoch of warm-up by default
+    }
+
+    [Fact]
+    public void ClippingScalesTheGradientToTheCeiling()
+    {
+        var w = Scalar(0f);
+        var settings = new TrainerSettings { Lr = 0.1, Epochs = 1, BatchSize = 1, WarmupSteps = 0, Schedule = LearningRateSchedule.Constant, WeightDecay = 0, MaxGradNorm = 1.0, MaxSteps = 1 };
+        using var loop = new TrainingLoop([w], settings, 1, 0);
+        var result = loop.Run(Quadratic(w), null, CancellationToken.None);
+        Assert.Equal(6.0, result.History[0].GradientNorm, 5); // |2(0 - 3)|, reported before clipping
+    }
+
+    [Fact]
+    public void NonFiniteLossSkipsTheUpdate()
+    {
+        var w = Scalar(1f);
+        using var loop = new TrainingLoop([w], Plain(totalSteps: 2), 2, 0);
+        var result = loop.Run((step, _) => new StepLoss(step == 0 ? (w * float.NaN).sum() : (w - 3).pow(2).sum(), new Dictionary<string, double>(), 1), null, CancellationToken.None);
+        Assert.True(result.History[0].Skipped);
+        Assert.False(result.History[1].Skipped);
+        Assert.Equal(1.1, w.item<float>(), 5); // only the second (first finite) step moved w, as a first AdamW step
+    }
+
+    [Fact]
+    public void GradientAccumulationAveragesMicroBatches()
+    {
+        // Micro-batch losses (w-1)^2 and (w-5)^2 average to a gradient of 2(w - 3): same first step as Quadratic.
+        var w = Scalar(1f);
+        var settings = new TrainerSettings { Lr = 0.1, Epochs = 1, BatchSize = 1, GradientAccumulation = 2, WarmupSteps = 0, Schedule = LearningRateSchedule.Constant, WeightDecay = 0, MaxGradNorm = 0, MaxSteps = 1 };
+        using var loop = new TrainingLoop([w], settings, 1, 0);
+        var result = loop.Run((_, micro) => new StepLoss((w - (micro == 0 ? 1 : 5)).pow(2).sum(), new Dictionary<string, double>(), 1), null, CancellationToken.None);
+        Assert.Equal(4.0, result.History[0].GradientNorm, 5);
+        Assert.Equal(1.1, w.item<float>(), 5);
+    }
+
+    [Fact]
+    public void ResumingFromACheckpointGivesTheSameWeightsAsAnUninterruptedRun()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "unlearn-trainer-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var settings = new TrainerSettings { Lr = 0.05, Epochs = 1, BatchSize = 1, WarmupSteps = 2, Schedule = LearningRateSchedule.Linear, WeightDecay = 0, MaxGradNorm = 0, MaxSteps = 10 };
+            var straight = Scalar(1f);
+            using (var loop = new TrainingLoop([straight], settings, 10, 2)) loop.Run(Quadratic(straight), null, CancellationToken.None);
+
+            var resumed = Scalar(1f);
+            using var cts = new CancellationTokenSource();
+            using (var loop = new TrainingLoop([resumed], settings, 10, 2))
+            {
+                var observer = new StopAfter(4, cts);
+                Assert.Throws<OperationCanceledException>(() => loop.Run(Quadratic(resumed), observer, cts.Token, dir));
+            }
+            var fresh = Scalar(1f);
+            using (var loop = new TrainingLoop([fresh], settings, 10, 2))
+            {
+                var result = loop.Run(Quadratic(fresh), null, CancellationToken.None, dir);
+                Assert.Equal(10, result.Steps);
+                Assert.Equal(10, result.History.Count);
+            }
+            Assert.Equal(straight.item<float>(), fresh.item<float>());
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void StopRequestRestoresTheNamedSnapshot()
+    {
+        var w = Scalar(1f);
+        using var loop = new TrainingLoop([w], Plain(totalSteps: 10), 10, 0);
+        float saved = 0;
+        var observer = new Scripted((l, report) =>
+        {
+            if (report.Step == 2) { l.SaveSnapshot("good"); saved = w.item<float>(); }
+            if (report.Step == 5) l.RequestStop("scripted", "good");
+        });
+        var result = loop.Run(Quadratic(w), observer, CancellationToken.None);
+        Assert.Equal(5, result.Steps);
+        Assert.Equal("scripted", result.StopReason);
+        Assert.Equal(saved, w.item<float>());
+    }
+
+    private sealed class StopAfter(int steps, CancellationTokenSource cts) : ITrainingObserver
+    {
+        public void OnStep(TrainingLoop loop, StepReport report) { if (report.Step == steps) cts.Cancel(); }
+    }
+
+    private sealed class Scripted(Action<TrainingLoop, StepReport> onStep) : ITrainingObserver
+    {
+        public void OnStep(TrainingLoop loop, StepReport report) => onStep(loop, report);
+    }
+}
