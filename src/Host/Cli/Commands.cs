@@ -211,6 +211,12 @@ public sealed class Commands(CommandOutcome outcome)
             cts.Cancel();
         };
         Console.CancelKeyPress += onCancel;
+        // SIGTERM (a scheduler ending the job) stops the run the same way, keeping finished stages and checkpoints.
+        using var onTerminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            if (!cts.IsCancellationRequested) { log.Info("termination signal: stopping after the current step..."); cts.Cancel(); }
+        });
         var failures = 0;
         try
         {

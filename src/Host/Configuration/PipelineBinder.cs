@@ -132,8 +132,8 @@ public static class PipelineBinder
             throw new PipelineException(s.LocationOf("recipe"), "learn.recipe", "recipe 'tofu' fine-tunes model.path; set model.path to a Hugging Face model folder.");
         if (recipe == "tiny-world" && data.World == null && !data.Splits.ContainsKey("general"))
             throw new PipelineException(s.LocationOf("recipe"), "learn.recipe", "recipe 'tiny-world' trains a base model on the 'general' split: use the built-in world (data.world) or map data.splits.general to a file.");
-        var baseSettings = BindTrainer(s.Section("base"), new TrainerSettings { Lr = 3e-3, Epochs = 15, BatchSize = 32, WarmupEpochs = 1, WeightDecay = 0.0, Schedule = LearningRateSchedule.Cosine });
-        var targetSettings = BindTrainer(s.Section("target"), new TrainerSettings { Lr = 3e-3, Epochs = 24, BatchSize = 32, WarmupEpochs = 1, WeightDecay = 0.0, Schedule = LearningRateSchedule.Cosine });
+        var baseSettings = BindTrainer(s.Section("base"), new TrainerSettings { Lr = 3e-3, Epochs = 15, BatchSize = 32, WarmupEpochs = 1, WeightDecay = 0.0, Schedule = LearningRateSchedule.Cosine, CheckpointEvery = 50 });
+        var targetSettings = BindTrainer(s.Section("target"), new TrainerSettings { Lr = 3e-3, Epochs = 24, BatchSize = 32, WarmupEpochs = 1, WeightDecay = 0.0, Schedule = LearningRateSchedule.Cosine, CheckpointEvery = 50 });
         var trainRetain = s.Bool("retain_model", model.RetainPath == null);
         s.RejectUnknownKeys();
         return new LearnSpec(recipe, baseSettings, targetSettings, trainRetain);

@@ -58,7 +58,7 @@ public static class MarkdownReport
         {
             sb.Append("## Unlearning\n\n");
             sb.Append(CultureInfo.InvariantCulture, $"{u.Steps} of {u.PlannedSteps} steps");
-            if (u.StopReason != null) sb.Append("; stopped early: ").Append(u.StopReason);
+            if (u.StopReason != null) sb.Append("; stopped early: ").Append(u.StopReason.TrimEnd('.', ' '));
             if (u.RestoredCheckpoint != null) sb.Append("; restored checkpoint `").Append(u.RestoredCheckpoint).Append('`');
             sb.Append(".\n\n");
             if (u.History.Count > 0)

@@ -67,6 +67,8 @@ public static class UnlearnStage
             throw new PipelineException(spec.Unlearn.Method.Location, "unlearn.method", $"'{method.Descriptor.Name}' needs retain batches, but the train_retain split is missing or empty.");
 
         CausalLM? reference = null;
+        // The frozen reference is loaded outside any dispose scope (never inside a training step, whose scope would
+        // free its weights): eagerly when the objective needs it, lazily for controllers, which run between steps.
         CausalLM Reference()
         {
             if (reference != null) return reference;
@@ -75,6 +77,7 @@ public static class UnlearnStage
             foreach (var p in reference.parameters()) p.requires_grad = false;
             return reference;
         }
+        if (needs.HasFlag(ObjectiveNeeds.ReferenceModel)) Reference();
         try
         {
             IReadOnlyList<double>? referenceForgetLoss = null;
@@ -120,7 +123,7 @@ public static class UnlearnStage
                 var context = new ObjectiveContext
                 {
                     Model = model,
-                    Reference = needs.HasFlag(ObjectiveNeeds.ReferenceModel) ? Reference() : null,
+                    Reference = reference,
                     ReferenceForgetLoss = referenceForgetLoss, Encoder = encoder,
                     Random = new Random(HashCode.Combine(spec.Seed, step, micro)), Step = step,
                 };
