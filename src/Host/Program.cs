@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Unlearn.Host.Cli;
 
+if (!Unlearn.Host.Native.TorchNativeBootstrap.EnsureFor(args)) return ExitCodes.RunFailure;
 var builder = CoconaApp.CreateBuilder(args, options =>
 {
     options.TreatPublicMethodsAsCommands = false;
@@ -13,6 +14,8 @@ var outcome = new CommandOutcome();
 builder.Services.AddSingleton(outcome);
 var app = builder.Build();
 app.AddCommands<Commands>();
+app.AddCommands<BenchCommand>();
+app.AddCommands<Unlearn.Host.Native.SetupCommand>();
 await app.RunAsync();
 if (!outcome.Ran)
 {

@@ -1,0 +1,151 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using Cocona;
+using Unlearn.Models;
+using Unlearn.Models.Benchmarks;
+
+namespace Unlearn.Host.Cli;
+
+/// <summary>One architecture's benchmark in the output of <c>dotnet unlearn bench</c>.</summary>
+/// <param name="Architecture">Built-in architecture name ("tiny", "small", "medium").</param>
+/// <param name="VocabSize">Vocabulary size the model was built with.</param>
+/// <param name="Result">What <see cref="ModelBenchmark"/> measured.</param>
+public sealed record ArchitectureBenchmark(string Architecture, int VocabSize, ModelBenchmarkResult Result);
+
+/// <summary>The whole output of <c>dotnet unlearn bench</c>: the machine and one entry per architecture.</summary>
+/// <param name="Date">When the run started (UTC, ISO 8601).</param>
+/// <param name="Machine">OS, CPU architecture and logical cores.</param>
+/// <param name="LogicalCores">Environment.ProcessorCount.</param>
+/// <param name="Architectures">One measurement per architecture, in the order asked for.</param>
+public sealed record BenchReport(string Date, string Machine, int LogicalCores, IReadOnlyList<ArchitectureBenchmark> Architectures);
+
+/// <summary><c>dotnet unlearn bench</c>: how fast the built-in model sizes train and run on this machine, against the
+/// machine's own GEMM rate, and whether gradient ascent slows down late in a run (denormals).</summary>
+public sealed class BenchCommand(CommandOutcome outcome)
+{
+    /// <summary>Runs the benchmark.</summary>
+    [Command("bench", Description = "Measure training/forward tokens/s of the built-in architectures, the GEMM rate, and late-ascent throughput.")]
+    public int Bench(
+        [Option("architectures", Description = "Comma-separated built-in architectures")] string architectures = "tiny,small",
+        [Option("vocab", Description = "Vocabulary size (the quickstart world's compact vocabulary is about 900)")] int vocab = 900,
+        [Option("batch", Description = "Sequences per step")] int batch = 16,
+        [Option("seq-len", Description = "Tokens per sequence")] int seqLen = 128,
+        [Option("steps", Description = "Timed training steps (as many forward passes, twice as many ascent steps)")] int steps = 8,
+        [Option("no-flush-denormal", Description = "Leave denormal floats on (to see the slowdown flushing avoids)")] bool noFlushDenormal = false,
+        [Option("seed", Description = "Seed for weights and tokens")] int seed = 0,
+        [Option("json", Description = "Print the measurements as JSON")] bool json = false)
+    {
+        outcome.Ran = true;
+        var names = architectures.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var problems = Problems(names, vocab, batch, seqLen, steps);
+        if (problems.Count > 0)
+        {
+            foreach (var problem in problems) Console.Error.WriteLine("error: " + problem);
+            return ExitCodes.BadInput;
+        }
+        return Commands.Guard(() =>
+        {
+            using var cts = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                var date = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+                var benchmark = new ModelBenchmark { FlushDenormal = !noFlushDenormal, Seed = seed };
+                var measured = new List<ArchitectureBenchmark>();
+                foreach (var name in names)
+                {
+                    var config = TransformerConfig.BuiltIn(name, vocab);
+                    if (!json) Console.Error.WriteLine($"bench: {name} (vocab {vocab}, batch {batch} x {seqLen}, {steps} steps) ...");
+                    measured.Add(new ArchitectureBenchmark(name, vocab, benchmark.Run(config, batch, seqLen, steps, cts.Token)));
+                }
+                var report = new BenchReport(date, MachineDescription(), Environment.ProcessorCount, measured);
+                Console.WriteLine(json ? ToJson(report) : ToTable(report));
+                return ExitCodes.Success;
+            }
+            catch (OperationCanceledException)
+            {
+                Console.Error.WriteLine("bench interrupted.");
+                return ExitCodes.Interrupted;
+            }
+            finally { Console.CancelKeyPress -= onCancel; }
+        });
+    }
+
+    /// <summary>The report as indented JSON (camelCase names; the ascent ratio included).</summary>
+    public static string ToJson(BenchReport report) => JsonSerializer.Serialize(new
+    {
+        date = report.Date,
+        machine = report.Machine,
+        logicalCores = report.LogicalCores,
+        architectures = report.Architectures.Select(a => new
+        {
+            architecture = a.Architecture,
+            vocabSize = a.VocabSize,
+            parameters = a.Result.Parameters,
+            batch = a.Result.Batch,
+            sequenceLength = a.Result.SequenceLength,
+            threads = a.Result.Threads,
+            trainingTokensPerSecond = a.Result.TrainingTokensPerSecond,
+            forwardTokensPerSecond = a.Result.ForwardTokensPerSecond,
+            gemmGflops = a.Result.GemmGflops,
+            modelTrainingGflops = a.Result.ModelTrainingGflops,
+            trainingVsGemm = a.Result.EfficiencyVsGemm,
+            ascentFirstWindowTokensPerSecond = a.Result.AscentFirstWindowTokensPerSecond,
+            ascentLastWindowTokensPerSecond = a.Result.AscentLastWindowTokensPerSecond,
+            ascentThroughputRatio = a.Result.AscentThroughputRatio,
+            ascentFinalLoss = a.Result.AscentFinalLoss,
+            flushDenormal = a.Result.FlushDenormal,
+        }),
+    }, new JsonSerializerOptions { WriteIndented = true });
+
+    /// <summary>The report as an aligned text table, one column per architecture.</summary>
+    public static string ToTable(BenchReport report)
+    {
+        var rows = new List<(string Label, Func<ModelBenchmarkResult, string> Value)>
+        {
+            ("parameters", r => (r.Parameters / 1e6).ToString("0.00", CultureInfo.InvariantCulture) + " M"),
+            ("batch x tokens", r => $"{r.Batch} x {r.SequenceLength}"),
+            ("threads", r => r.Threads.ToString(CultureInfo.InvariantCulture)),
+            ("training tokens/s", r => r.TrainingTokensPerSecond.ToString("0", CultureInfo.InvariantCulture)),
+            ("forward tokens/s", r => r.ForwardTokensPerSecond.ToString("0", CultureInfo.InvariantCulture)),
+            ("GEMM GFLOP/s", r => r.GemmGflops.ToString("0.0", CultureInfo.InvariantCulture)),
+            ("training GFLOP/s (6·N·tok/s)", r => r.ModelTrainingGflops.ToString("0.0", CultureInfo.InvariantCulture)),
+            ("training / GEMM", r => r.EfficiencyVsGemm.ToString("0.00", CultureInfo.InvariantCulture)),
+            ("ascent tokens/s first window", r => r.AscentFirstWindowTokensPerSecond.ToString("0", CultureInfo.InvariantCulture)),
+            ("ascent tokens/s last window", r => r.AscentLastWindowTokensPerSecond.ToString("0", CultureInfo.InvariantCulture)),
+            ("late-ascent throughput ratio", r => r.AscentThroughputRatio.ToString("0.00", CultureInfo.InvariantCulture)),
+            ("ascent final NLL", r => r.AscentFinalLoss.ToString("0.0", CultureInfo.InvariantCulture)),
+            ("denormals flushed", r => r.FlushDenormal ? "yes" : "no"),
+        };
+        var labelWidth = rows.Max(r => r.Label.Length);
+        var columns = report.Architectures.Select(a => (Header: $"{a.Architecture} (vocab {a.VocabSize})", Values: rows.Select(r => r.Value(a.Result)).ToList())).ToList();
+        var widths = columns.Select(c => Math.Max(c.Header.Length, c.Values.Max(v => v.Length))).ToList();
+        var lines = new List<string>
+        {
+            $"{report.Date}  {report.Machine}",
+            "".PadRight(labelWidth) + string.Concat(columns.Select((c, i) => "  " + c.Header.PadLeft(widths[i]))),
+        };
+        for (var row = 0; row < rows.Count; row++)
+            lines.Add(rows[row].Label.PadRight(labelWidth) + string.Concat(columns.Select((c, i) => "  " + c.Values[row].PadLeft(widths[i]))));
+        return string.Join(Environment.NewLine, lines);
+    }
+
+    private static string MachineDescription() =>
+        $"{RuntimeInformation.OSDescription.Trim()}, {RuntimeInformation.ProcessArchitecture}, {Environment.ProcessorCount} logical cores, .NET {Environment.Version}";
+
+    /// <summary>Problems with the command-line values, each naming the option.</summary>
+    public static IReadOnlyList<string> Problems(IReadOnlyList<string> architectures, int vocab, int batch, int seqLen, int steps)
+    {
+        var problems = new List<string>();
+        var unknown = architectures.Where(n => !TransformerConfig.BuiltInNames.Contains(n.ToLowerInvariant())).ToList();
+        if (architectures.Count == 0 || unknown.Count > 0)
+            problems.Add($"--architectures: unknown name(s) '{string.Join(", ", unknown)}'; valid names: {string.Join(", ", TransformerConfig.BuiltInNames)}");
+        if (vocab < 2) problems.Add($"--vocab must be >= 2, got {vocab}");
+        if (batch <= 0) problems.Add($"--batch must be > 0, got {batch}");
+        if (seqLen < 2) problems.Add($"--seq-len must be >= 2, got {seqLen}");
+        if (steps <= 0) problems.Add($"--steps must be > 0, got {steps}");
+        return problems;
+    }
+}
