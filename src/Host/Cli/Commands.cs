@@ -230,7 +230,7 @@ public sealed class Commands(CommandOutcome outcome)
                 try
                 {
                     if (run.Label.Length > 0) log.Info($"sweep run {run.Label}");
-                    var result = new ExperimentRunner(registry, cache, log).Run(spec, run.Label, cts.Token);
+                    var result = log.WithProgress(() => new ExperimentRunner(registry, cache, log).Run(spec, run.Label, cts.Token));
                     ResultWriter.WriteAll(sub, spec, result, started, clock.Elapsed.TotalSeconds);
                 }
                 catch (Exception e) when (prepared.Count > 1 && e is not OperationCanceledException)

@@ -116,9 +116,11 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
         AddEvaluator(ModelRoles.Unlearned, unlearned);
         AddEvaluator(ModelRoles.Calibrated, mixed);
         var records = new List<MetricRecord>();
-        foreach (var role in spec.Evaluate.Models)
+        var roles = spec.Evaluate.Models.Where(evaluators.ContainsKey).ToList();
+        var progress = log.StartTask("evaluate", roles.Count * metrics.Sum(m => (m.Use.Splits ?? spec.Evaluate.Splits).Count));
+        foreach (var role in roles)
         {
-            if (!evaluators.TryGetValue(role, out var evaluator)) continue;
+            var evaluator = evaluators[role];
             foreach (var (use, _) in metrics)
             foreach (var split in use.Splits ?? spec.Evaluate.Splits)
             {
@@ -126,9 +128,11 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
                 if (!data.Splits.ContainsKey(split)) _ = data.Get(split, spec.Data);
                 var result = evaluator.Result(use.Plugin.Name, split);
                 records.Add(new MetricRecord(role, split, use.Plugin.Name, result.Value, result.Items, result.Extras));
+                progress?.Increment(1);
             }
-            log.Info($"evaluate: {role} done");
+            log.Info($"evaluate: {role} done ({evaluator.ScoringPasses} scoring passes)");
         }
+        progress?.StopTask();
         timings.Add(new StageTiming("evaluate", clock.Elapsed.TotalSeconds, false));
 
         var plugins = new List<PluginRecord>();
@@ -187,6 +191,13 @@ public sealed class HostCalibrationContext(CausalLM original, CausalLM unlearned
     public override double Evaluate(ILanguageModel model, string metric, string split, int? maxItems = null) =>
         new ModelEvaluator("calibration", model, setup(maxItems), _ => null, ct).Result(metric, split).Value;
 
+    private Spectre.Console.ProgressTask? _task;
+
     /// <inheritdoc />
-    public override void Report(string message) => log.Info("calibrate: " + message);
+    public override void Report(string message)
+    {
+        _task ??= log.StartTask("calibrate", 12);
+        _task?.Increment(1);
+        log.Info("calibrate: " + message);
+    }
 }

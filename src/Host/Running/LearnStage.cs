@@ -120,7 +120,13 @@ public static class LearnStage
         }));
 
     /// <summary>Trainer settings as a stable text for stage keys.</summary>
-    public static string Describe(TrainerSettings s) => JsonSerializer.Serialize(s);
+    public static string Describe(TrainerSettings s)
+    {
+        // Checkpoint frequency changes how often state is saved, not what is trained: keep it out of stage keys.
+        var node = System.Text.Json.Nodes.JsonNode.Parse(JsonSerializer.Serialize(s))!.AsObject();
+        node.Remove(nameof(TrainerSettings.CheckpointEvery));
+        return node.ToJsonString();
+    }
 }
 
 /// <summary>Checks and helpers for Hugging Face model folders.</summary>

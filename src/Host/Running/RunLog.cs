@@ -1,23 +1,57 @@
 using System.Diagnostics;
 using System.Globalization;
+using Spectre.Console;
 using Unlearn.Training;
 
 namespace Unlearn.Host.Running;
 
-/// <summary>Progress and log lines of a run: to the console (throttled progress lines with rate and ETA when
-/// training) and to the run's log file.</summary>
+/// <summary>Progress and log lines of a run. On a terminal: Spectre.Console progress bars with rate and ETA
+/// (on stderr; stdout carries only the run folder). When stderr is not a terminal: stage lines only, no per-step
+/// progress. Everything, including throttled training progress, also goes to the run's log file.</summary>
 public sealed class RunLog : IDisposable
 {
     private readonly TextWriter _console;
     private readonly bool _quiet;
     private StreamWriter? _file;
     private readonly List<string> _buffer = [];
+    private readonly object _gate = new();
+    private IAnsiConsole? _ansi;
 
     /// <summary>Creates a log writing to <paramref name="console"/> (stderr by default).</summary>
     public RunLog(TextWriter? console = null, bool quiet = false)
     {
         _console = console ?? Console.Error;
         _quiet = quiet;
+        Interactive = console == null && !quiet && !Console.IsErrorRedirected;
+    }
+
+    /// <summary>True when progress bars are shown (stderr is a terminal and the log is not quiet).</summary>
+    public bool Interactive { get; }
+
+    /// <summary>The live progress display while one is active.</summary>
+    public ProgressContext? Progress { get; private set; }
+
+    /// <summary>Runs <paramref name="body"/> inside a live progress display when interactive, else directly.</summary>
+    public T WithProgress<T>(Func<T> body)
+    {
+        if (!Interactive) return body();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        _ansi = console;
+        return console.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(ctx =>
+            {
+                Progress = ctx;
+                try { return body(); }
+                finally { Progress = null; }
+            });
+    }
+
+    /// <summary>A progress task (a bar on a terminal; nothing otherwise).</summary>
+    public ProgressTask? StartTask(string description, double total)
+    {
+        lock (_gate) return Progress?.AddTask(Markup.Escape(description), maxValue: Math.Max(1, total));
     }
 
     /// <summary>Starts writing to a file too (lines logged before are written first).</summary>
@@ -32,8 +66,23 @@ public sealed class RunLog : IDisposable
     public void Info(string message)
     {
         var line = $"[{DateTime.Now:HH:mm:ss}] {message}";
-        if (!_quiet) _console.WriteLine(line);
-        if (_file != null) _file.WriteLine(line); else _buffer.Add(line);
+        lock (_gate)
+        {
+            // During a live display, lines go through Spectre so they print above the bars.
+            if (Progress != null && _ansi != null) _ansi.WriteLine(line);
+            else if (!_quiet) _console.WriteLine(line);
+            if (_file != null) _file.WriteLine(line); else _buffer.Add(line);
+        }
+    }
+
+    /// <summary>Writes to the log file only (throttled progress when no progress bar shows it).</summary>
+    public void Detail(string message)
+    {
+        var line = $"[{DateTime.Now:HH:mm:ss}] {message}";
+        lock (_gate)
+        {
+            if (_file != null) _file.WriteLine(line); else _buffer.Add(line);
+        }
     }
 
     /// <summary>A training observer that logs progress about every two seconds and at the end.</summary>
@@ -45,11 +94,14 @@ public sealed class RunLog : IDisposable
         private long _tokens;
         private int _firstStep;
         private double _lastPrint = -10;
+        private ProgressTask? _task;
 
         public void OnStart(TrainingLoop loop)
         {
             _clock.Restart();
             _firstStep = loop.Step;
+            _task = log.StartTask(label, loop.TotalSteps);
+            if (_task != null) _task.Value = loop.Step;
             if (loop.Step > 0) log.Info($"{label}: resuming at step {loop.Step}/{loop.TotalSteps}");
         }
 
@@ -57,17 +109,28 @@ public sealed class RunLog : IDisposable
         {
             _tokens += report.Tokens;
             var elapsed = _clock.Elapsed.TotalSeconds;
+            if (_task != null)
+            {
+                _task.Value = report.Step;
+                _task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{label} loss {report.Loss:F3} {(elapsed > 0 ? _tokens / elapsed : 0):F0} tok/s"));
+            }
             if (elapsed - _lastPrint < 2 && report.Step < report.TotalSteps) return;
             _lastPrint = elapsed;
             var rate = elapsed > 0 ? _tokens / elapsed : 0;
             var stepsDone = report.Step - _firstStep;
             var eta = stepsDone > 0 ? TimeSpan.FromSeconds(elapsed / stepsDone * (report.TotalSteps - report.Step)) : TimeSpan.Zero;
-            log.Info(string.Create(CultureInfo.InvariantCulture,
-                $"{label}: step {report.Step}/{report.TotalSteps} loss {report.Loss:F4} lr {report.LearningRate:G3} {rate:F0} tok/s ETA {eta:mm\\:ss}{(report.Skipped ? " (non-finite, skipped)" : "")}"));
+            var line = string.Create(CultureInfo.InvariantCulture,
+                $"{label}: step {report.Step}/{report.TotalSteps} loss {report.Loss:F4} lr {report.LearningRate:G3} {rate:F0} tok/s ETA {eta:mm\\:ss}{(report.Skipped ? " (non-finite, skipped)" : "")}");
+            log.Detail(line);
         }
 
         public void OnEnd(TrainingLoop loop)
         {
+            if (_task != null) { _task.Value = _task.MaxValue; _task.StopTask(); }
+            var seconds = _clock.Elapsed.TotalSeconds;
+            var last = loop.History.Count > 0 ? loop.History[^1] : null;
+            log.Info(string.Create(CultureInfo.InvariantCulture,
+                $"{label}: {loop.Step}/{loop.TotalSteps} steps in {seconds:F1} s, {(seconds > 0 ? _tokens / seconds : 0):F0} tok/s, final loss {last?.Loss ?? double.NaN:F4}"));
             if (loop.StopReason != null) log.Info($"{label}: stopped at step {loop.Step}: {loop.StopReason}");
         }
     }
