@@ -15,6 +15,7 @@ builder.Services.AddSingleton(outcome);
 var app = builder.Build();
 app.AddCommands<Commands>();
 app.AddCommands<BenchCommand>();
+app.AddCommands<EsBenchCommand>();
 app.AddCommands<Unlearn.Host.Native.SetupCommand>();
 await app.RunAsync();
 if (!outcome.Ran)
