@@ -10,7 +10,7 @@ namespace Unlearn.Host.Native;
 public sealed class SetupCommand(CommandOutcome outcome)
 {
     /// <summary>Restores the backend natives.</summary>
-    [Command("setup", Description = "Download the TorchSharp CPU backend (libtorch natives, ~200 MB) into the NuGet cache for the installed tool.")]
+    [Command("setup", Description = "Download the TorchSharp CPU backend (libtorch natives, ~270 MB) into the NuGet cache for the installed tool.")]
     public int Setup([Option("source", Description = "Extra NuGet feed (repeatable), passed to dotnet restore")] string[]? source = null)
     {
         outcome.Ran = true;

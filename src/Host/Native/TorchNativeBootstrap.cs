@@ -81,7 +81,7 @@ public static class TorchNativeBootstrap
         var status = Prepare();
         if (status.Source != TorchNativeSource.NotFound || !NeedsTorch(args)) return true;
         Console.Error.WriteLine($"error: the libtorch native libraries were not found. {status.Detail}");
-        Console.Error.WriteLine($"Run `dotnet unlearn setup` once: it restores {status.Packages.BundlePackage} {status.Packages.BundleVersion} (about 200 MB download, 600 MB unpacked) into the NuGet cache.");
+        Console.Error.WriteLine($"Run `dotnet unlearn setup` once: it restores {status.Packages.BundlePackage} {status.Packages.BundleVersion} (about 270 MB to download, 1.2 GB unpacked: the libtorch packages of every platform) into the NuGet cache.");
         return false;
     }
 
@@ -128,7 +128,9 @@ public static class TorchNativeBootstrap
     {
         var libTorchFolder = Path.Combine(packagesFolder, packages.LibTorchPackage.ToLowerInvariant(), packages.LibTorchVersion, "runtimes", "linux-x64", "native");
         var libTorchSharp = Path.Combine(packagesFolder, "torchsharp", packages.TorchSharpVersion, "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
-        var missing = LibTorchLoadOrder.Select(n => Path.Combine(libTorchFolder, n)).Append(libTorchSharp).Where(p => !File.Exists(p)).ToList();
+        var missing = new List<string>();
+        if (!LibTorchLoadOrder.All(n => File.Exists(Path.Combine(libTorchFolder, n)))) missing.Add($"{packages.LibTorchPackage} {packages.LibTorchVersion}");
+        if (!File.Exists(libTorchSharp)) missing.Add($"TorchSharp {packages.TorchSharpVersion} (libLibTorchSharp.so)");
         if (missing.Count > 0)
             return new TorchNativeStatus(TorchNativeSource.NotFound, packages, null, null,
                 $"Looked next to the tool and in the NuGet packages folder {packagesFolder}; missing: {string.Join(", ", missing)}.");
