@@ -85,9 +85,11 @@ public static class TorchNativeBootstrap
         return false;
     }
 
-    /// <summary>True unless the first argument is a command from <see cref="CommandsWithoutTorch"/>, help or version.</summary>
+    /// <summary>True unless the first argument is a command from <see cref="CommandsWithoutTorch"/>, or help or version
+    /// is asked for.</summary>
     public static bool NeedsTorch(IReadOnlyList<string> args) =>
-        args.Count > 0 && !args[0].StartsWith('-') && !CommandsWithoutTorch.Contains(args[0], StringComparer.Ordinal);
+        args.Count > 0 && !args[0].StartsWith('-') && !CommandsWithoutTorch.Contains(args[0], StringComparer.Ordinal)
+        && !args.Any(a => a is "-h" or "--help");
 
     /// <summary>Finds and, where needed, patches and preloads the natives for this process.</summary>
     public static TorchNativeStatus Prepare()
