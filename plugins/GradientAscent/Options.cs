@@ -175,7 +175,7 @@ public sealed class RmuOptions : IValidatableOptions
 
     /// <summary>When true, c is multiplied by the mean hidden-state norm of layer L on forget answers (measured in Prepare).</summary>
     [Description("Scale c by the mean L2 norm of layer L's hidden states on forget answer tokens, measured before training.")]
-    public bool ScaleSteeringToHiddenNorm { get; init; }
+    public bool ScaleSteeringToHiddenNorm { get; init; } = true;
 
     /// <summary>α, weight of the retain activation term.</summary>
     [Description("Alpha: weight of the retain activation term ||h_L(x_r) - h_L^ref(x_r)||^2.")]

@@ -22,7 +22,7 @@ public class RmuTests(TinyWorld world)
     {
         var model = world.NewModel();
         var wide = new Redescribed(model, model.Description with { HiddenSize = 40, NumLayers = 6 });
-        var rmu = new RmuObjective(new RmuOptions());
+        var rmu = new RmuObjective(new RmuOptions { ScaleSteeringToHiddenNorm = false });
         rmu.Prepare(TinyWorld.Setup(wide, new TestEncoder(), seed: 5));
         Assert.Equal(40, rmu.SteeringDirection.Count);
         Assert.Equal(1.0, Math.Sqrt(rmu.SteeringDirection.Sum(v => (double)v * v)), 5);
@@ -47,7 +47,7 @@ public class RmuTests(TinyWorld world)
         var reference = world.NewModel();
         var model = world.NewModel();
         AscentTests.Perturb(model, 0.1);
-        var rmu = new RmuObjective(new RmuOptions { Alpha = 3.0, Layer = 2, SteeringCoefficient = 4.0 });
+        var rmu = new RmuObjective(new RmuOptions { Alpha = 3.0, Layer = 2, SteeringCoefficient = 4.0, ScaleSteeringToHiddenNorm = false });
         rmu.Prepare(TinyWorld.Setup(model, encoder));
         var batch = TinyWorld.Batch(encoder);
         var loss = rmu.ComputeLoss(TinyWorld.Context(model, encoder, reference), batch);
