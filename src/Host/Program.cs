@@ -16,6 +16,7 @@ var app = builder.Build();
 app.AddCommands<Commands>();
 app.AddCommands<BenchCommand>();
 app.AddCommands<EsBenchCommand>();
+app.AddCommands<CompareCommand>();
 app.AddCommands<Unlearn.Host.Native.SetupCommand>();
 await app.RunAsync();
 if (!outcome.Ran)

@@ -10,8 +10,8 @@ public static class MarkdownReport
 {
     private static string F(double v) => double.IsFinite(v) ? v.ToString("0.000", CultureInfo.InvariantCulture) : v.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>Renders report.md.</summary>
-    public static string Render(PipelineSpec spec, RunResult result)
+    /// <summary>Renders report.md; <paramref name="charts"/> are embedded where they belong (or their problem noted).</summary>
+    public static string Render(PipelineSpec spec, RunResult result, IReadOnlyList<ChartFile>? charts = null)
     {
         var sb = new StringBuilder();
         sb.Append("# ").Append(spec.Name).Append(result.SweepLabel.Length > 0 ? $" ({result.SweepLabel})" : "").Append("\n\n");
@@ -52,6 +52,7 @@ public static class MarkdownReport
                 sb.Append(CultureInfo.InvariantCulture, $"| {i} | {p.Alpha:0.0000} | {F(p.Retain)} | {(p.Forget is { } f ? F(f) : "")} | {(p.NonMonotone ? "yes" : "")} |\n");
             }
             sb.Append('\n');
+            Embed(sb, charts, Charts.CalibrationFile);
         }
 
         if (result.Unlearning is { } u)
@@ -69,12 +70,24 @@ public static class MarkdownReport
                 if ((u.History.Count - 1) % stride != 0) Row(sb, u.History[^1]);
                 sb.Append('\n');
             }
+            Embed(sb, charts, Charts.TrainingFile);
         }
 
         sb.Append("## Stages\n\n| stage | seconds | cached |\n|---|---:|---|\n");
         foreach (var t in result.Timings) sb.Append(CultureInfo.InvariantCulture, $"| {t.Stage} | {t.Seconds:0.0} | {(t.Cached ? "yes" : "")} |\n");
-        sb.Append("\nFiles: `summary.csv`, `summary.json`, `items.csv` (per-item values), `manifest.json` (versions, hashes, timings), `pipeline.yaml` (the resolved pipeline).\n");
+        sb.Append("\nFiles: `summary.csv`, `summary.json`, `items.csv` (per-item values), `manifest.json` (versions, hashes, timings), `pipeline.yaml` (the resolved pipeline)");
+        if (result.Calibration != null) sb.Append(", `calibration.csv`");
+        if (result.Unlearning != null) sb.Append(", `trajectory.csv`").Append(result.Unlearning.Trajectory.Count > 0 ? ", `controls.csv`" : "");
+        if (charts is { Count: > 0 }) sb.Append(", `charts/`");
+        sb.Append(". Schema: docs/results-schema.md in the tool's repository; compare runs with `dotnet unlearn compare`.\n");
         return sb.ToString();
+    }
+
+    private static void Embed(StringBuilder sb, IReadOnlyList<ChartFile>? charts, string file)
+    {
+        if (charts?.FirstOrDefault(c => c.RelativePath == file) is not { } chart) return;
+        if (chart.Written) sb.Append("![").Append(chart.Caption).Append("](").Append(chart.RelativePath).Append(")\n\n");
+        else sb.Append("Chart `").Append(chart.RelativePath).Append("` ").Append(chart.Problem).Append("\n\n");
     }
 
     private static void Row(StringBuilder sb, Training.StepReport h) =>

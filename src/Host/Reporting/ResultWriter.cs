@@ -47,7 +47,8 @@ public static class ResultWriter
             if (u.Trajectory.Count > 0)
                 WriteCsv(folder, "controls.csv", u.Trajectory.Select(t => new { step = t.Step, key = t.Key, value = Round(t.Value) }));
         }
-        folder.Write("report.md", MarkdownReport.Render(spec, result));
+        var charts = spec.Report.Charts ? Charts.WriteRunCharts(folder, result) : [];
+        folder.Write("report.md", MarkdownReport.Render(spec, result, charts));
     }
 
     private static void WriteCsv<T>(RunFolder folder, string name, IEnumerable<T> rows) => folder.Write(name, stream =>
