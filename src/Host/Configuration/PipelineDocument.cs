@@ -75,7 +75,14 @@ public static class PipelineDocument
     public static ConfigMap ParseText(TextReader reader, string sourceName)
     {
         var stream = new YamlStream();
-        try { stream.Load(reader); }
+        var scanner = new Scanner(reader);
+        try { stream.Load(new Parser(scanner)); }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet fails this way (instead of a YamlException) on some malformed input, e.g. an unclosed '['.
+            var at = scanner.CurrentPosition;
+            throw new PipelineException(new SourceLocation(sourceName, (int)at.Line, (int)at.Column), "", "YAML syntax error: malformed YAML here (look for an unclosed '[', '{' or quote above).");
+        }
         catch (YamlException e)
         {
             var message = e.InnerException?.Message ?? e.Message;

@@ -124,14 +124,14 @@ public sealed class PluginLoader
             if (!pe.HasMetadata) { registry.AddProblem(new PluginProblem(path, "not a .NET assembly (no metadata). Only managed plugin DLLs belong in a plugin folder.")); return; }
             var md = pe.GetMetadataReader();
             if (!md.IsAssembly) { registry.AddProblem(new PluginProblem(path, "not a .NET assembly (a module without a manifest).")); return; }
-            var sdkReference = md.AssemblyReferences.Select(md.GetAssemblyReference)
-                .FirstOrDefault(r => md.GetString(r.Name) == SdkAssemblyName);
-            if (sdkReference.Name.IsNil)
+            // Look for the handle: a default AssemblyReference (no match) has no reader and throws on access.
+            var sdkHandle = md.AssemblyReferences.FirstOrDefault(h => md.GetString(md.GetAssemblyReference(h).Name) == SdkAssemblyName);
+            if (sdkHandle.IsNil)
             {
                 registry.AddProblem(new PluginProblem(path, $"not a dotnet-unlearn plugin: it does not reference {SdkAssemblyName}. Build plugins against the SDK (see docs/plugin-authoring.md), or keep other DLLs out of plugin folders."));
                 return;
             }
-            sdkVersion = sdkReference.Version;
+            sdkVersion = md.GetAssemblyReference(sdkHandle).Version;
         }
         catch (BadImageFormatException)
         {
