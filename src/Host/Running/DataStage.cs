@@ -7,6 +7,9 @@ namespace Unlearn.Host.Running;
 /// <summary>The data of a run: the TOFU-schema folder and every logical split that exists in it.</summary>
 public sealed record RunData(string Folder, string Key, IReadOnlyDictionary<string, DataSplit> Splits)
 {
+    /// <summary>True when the built-in world was found in the stage cache instead of being generated.</summary>
+    public bool Reused { get; init; }
+
     /// <summary>A split by logical name, or an error naming the folder, the file and the available files.</summary>
     public DataSplit Get(string logical, DataSpec spec)
     {
@@ -27,11 +30,12 @@ public static class DataStage
     {
         string folder;
         string key;
+        var reused = false;
         if (spec.World is { } world)
         {
             var settings = new WorldSettings(world.Authors) { Seed = world.Seed };
             key = StageCache.Key("world", 1, world.Authors, world.Seed);
-            (folder, _) = cache.GetOrBuild("world", key, staging => SyntheticWorld.Generate(settings).WriteTo(staging));
+            (folder, reused) = cache.GetOrBuild("world", key, staging => SyntheticWorld.Generate(settings).WriteTo(staging));
         }
         else
         {
@@ -44,7 +48,7 @@ public static class DataStage
         var splits = new Dictionary<string, DataSplit>(StringComparer.Ordinal);
         foreach (var (logical, file) in spec.Splits)
             if (tofu.Contains(file)) splits[logical] = tofu.Read(file, logical);
-        return new RunData(folder, key, splits);
+        return new RunData(folder, key, splits) { Reused = reused };
     }
 
     private static string FolderStamp(string folder) =>

@@ -43,7 +43,7 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
 
         var clock = Stopwatch.StartNew();
         var data = DataStage.Prepare(spec.Data, cache);
-        timings.Add(new StageTiming("data", clock.Elapsed.TotalSeconds, false));
+        timings.Add(new StageTiming("data", clock.Elapsed.TotalSeconds, data.Reused));
         stageKeys["data"] = data.Key;
         log.Info($"data: {data.Folder} ({string.Join(", ", data.Splits.Select(s => $"{s.Key}={s.Value.Items.Count}"))})");
 
