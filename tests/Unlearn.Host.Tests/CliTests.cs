@@ -1,0 +1,108 @@
+using System.Text.Json;
+using Unlearn.Host.Cli;
+using Unlearn.Host.Configuration;
+using Unlearn.Host.Plugins;
+using Unlearn.Plugins;
+
+namespace Unlearn.Host.Tests;
+
+/// <summary>Exit codes and messages of the commands, through the built tool and through <see cref="Commands.Guard"/>.</summary>
+public sealed class CliTests : IDisposable
+{
+    private readonly TempFiles _files = new();
+
+    public void Dispose() => _files.Dispose();
+
+    private string Cache => Path.Combine(_files.Dir, "cache");
+
+    [Fact]
+    public void ValidateQuickstartExitsZero()
+    {
+        var result = ToolProcess.Run(Cache, "validate", HostTestPaths.Quickstart);
+        Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
+        Assert.Contains("valid (1 run)", result.StdOut);
+    }
+
+    [Fact]
+    public void ValidateBrokenYamlExitsTwoWithThePosition()
+    {
+        var path = _files.Write("broken.yaml", "name: broken\nmodel:\n  architecture: [tiny\n  max_length: 64\n");
+        var result = ToolProcess.Run(Cache, "validate", path);
+        Assert.True(result.ExitCode == ExitCodes.BadInput, result.ToString());
+        Assert.Matches($@"error: {System.Text.RegularExpressions.Regex.Escape(path)}:\d+:\d+: YAML syntax error", result.StdErr);
+    }
+
+    [Fact]
+    public void ValidateUnknownMethodAndBadOptionExitTwo()
+    {
+        var path = _files.Write("typo.yaml", "name: typo\nunlearn:\n  method: npoo\n");
+        var result = ToolProcess.Run(Cache, "validate", path);
+        Assert.True(result.ExitCode == ExitCodes.BadInput, result.ToString());
+        Assert.Contains($"{path}:3:3: unlearn: unknown objective 'npoo'. Did you mean 'npo'?", result.StdErr);
+
+        var option = ToolProcess.Run(Cache, "validate", HostTestPaths.Quickstart, "--set", "calibrate.options.tua=0.5");
+        Assert.True(option.ExitCode == ExitCodes.BadInput, option.ToString());
+        Assert.Contains("calibrate.options.tua: unknown option 'tua'. Did you mean 'tau'?", option.StdErr);
+    }
+
+    [Fact]
+    public void ValidateAPipelineUsingTheExamplePluginNeedsPluginsOption()
+    {
+        var without = ToolProcess.Run(Cache, "validate", HostTestPaths.Quickstart, "--set", "unlearn.method=ga-clipped");
+        Assert.True(without.ExitCode == ExitCodes.BadInput, without.ToString());
+        Assert.Contains("unknown objective 'ga-clipped'", without.StdErr);
+
+        var with = ToolProcess.Run(Cache, "validate", HostTestPaths.Quickstart, "--set", "unlearn.method=ga-clipped",
+            "--set", "unlearn.options.max_nll=3", "--plugins", HostTestPaths.ExamplePlugin);
+        Assert.True(with.ExitCode == ExitCodes.Success, with.ToString());
+
+        var bad = ToolProcess.Run(Cache, "validate", HostTestPaths.Quickstart, "--set", "unlearn.method=ga-clipped",
+            "--set", "unlearn.options.max_nll=0", "--plugins", HostTestPaths.ExamplePlugin);
+        Assert.True(bad.ExitCode == ExitCodes.BadInput, bad.ToString());
+        Assert.Contains("max_nll must be a finite number > 0, got 0", bad.StdErr);
+    }
+
+    [Fact]
+    public void PluginsJsonListsTheBuiltInsAndAFolderNamedWithPlugins()
+    {
+        var result = ToolProcess.Run(Cache, "plugins", "--json", "--plugins", HostTestPaths.ExamplePlugin);
+        Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
+        using var doc = JsonDocument.Parse(result.StdOut);
+        var plugins = doc.RootElement.GetProperty("plugins").EnumerateArray()
+            .ToDictionary(p => (p.GetProperty("kind").GetString()!, p.GetProperty("name").GetString()!));
+        Assert.Empty(doc.RootElement.GetProperty("problems").EnumerateArray());
+        foreach (var key in new[] { ("objective", "ga"), ("objective", "npo"), ("objective", "gd"), ("calibrator", "model-mixing"), ("metric", "es"), ("metric", "es-paraphrased"), ("controller", "early-stopping") })
+        {
+            Assert.True(plugins.ContainsKey(key), $"{key} missing from the listing");
+            Assert.Equal("built-in", plugins[key].GetProperty("origin").GetString());
+        }
+        var clipped = plugins[("objective", "ga-clipped")];
+        Assert.Equal("--plugins", clipped.GetProperty("origin").GetString());
+        Assert.Equal("Unlearn.Samples.ExamplePlugin", clipped.GetProperty("assembly").GetString());
+        var option = Assert.Single(clipped.GetProperty("options").EnumerateArray());
+        Assert.Equal("max_nll", option.GetProperty("key").GetString());
+        Assert.Equal("5", option.GetProperty("default").GetString());
+        Assert.True(plugins.ContainsKey(("metric", "mean-nll")));
+    }
+
+    [Fact]
+    public void PluginsListingWarnsAboutBrokenAssembliesButSucceeds()
+    {
+        var result = ToolProcess.Run(Cache, "plugins", "--plugins", HostTestPaths.TestPlugin("ThrowingPlugin"));
+        Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
+        Assert.Contains("warning: skipped ", result.StdErr);
+        Assert.Contains("Unlearn.TestPlugins.ThrowingPlugin.dll: the plugin module", result.StdErr);
+        Assert.Contains("  ga - ", result.StdOut);
+    }
+
+    [Fact]
+    public void GuardMapsExceptionsToExitCodes()
+    {
+        Assert.Equal(ExitCodes.Success, Commands.Guard(() => ExitCodes.Success));
+        Assert.Equal(ExitCodes.BadInput, Commands.Guard(() => throw new PipelineException(new SourceLocation("p.yaml", 1, 1), "seed", "bad")));
+        Assert.Equal(ExitCodes.BadInput, Commands.Guard(() => throw new PluginException("plugin.dll: broken")));
+        Assert.Equal(ExitCodes.BadInput, Commands.Guard(() => throw new CalibrationException("even the original misses the bar")));
+        Assert.Equal(ExitCodes.BadInput, Commands.Guard(() => throw new FileNotFoundException("missing")));
+        Assert.Equal(ExitCodes.RunFailure, Commands.Guard(() => throw new InvalidOperationException("diverged")));
+    }
+}

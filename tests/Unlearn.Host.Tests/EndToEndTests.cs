@@ -1,0 +1,176 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Unlearn.Host.Cli;
+using Unlearn.Host.Configuration;
+using Unlearn.Tests;
+
+namespace Unlearn.Host.Tests;
+
+/// <summary>Two runs of the tiny pipeline with one private cache, shared by the end-to-end tests.</summary>
+public sealed class TinyRunFixture : IDisposable
+{
+    /// <summary>Temporary root of the cache and run folders.</summary>
+    public string Root { get; } = TestPaths.NewTempDir("unlearn-e2e");
+
+    /// <summary>UNLEARN_CACHE of every run.</summary>
+    public string Cache => Path.Combine(Root, "cache");
+
+    /// <summary>The first run (builds every stage).</summary>
+    public ToolResult First { get; }
+
+    /// <summary>The second run with the same cache.</summary>
+    public ToolResult Second { get; }
+
+    /// <summary>Runs the pipeline twice.</summary>
+    public TinyRunFixture()
+    {
+        First = Run("runs");
+        Second = Run("runs");
+    }
+
+    /// <summary>Runs the tiny pipeline with extra arguments, run folders under Root/<paramref name="outFolder"/>.</summary>
+    public ToolResult Run(string outFolder, params string[] extra) =>
+        ToolProcess.Run(Cache, ["run", HostTestPaths.Pipeline("tiny.yaml"), "--out", Path.Combine(Root, outFolder), "--quiet", .. extra]);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        try { Directory.Delete(Root, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+}
+
+/// <summary>The built tool runs a tiny pipeline end to end: run folder contents, stage reuse from the cache, identical
+/// results on a re-run, and the example plugin used through --plugins.</summary>
+public sealed class EndToEndTests(TinyRunFixture fixture) : IClassFixture<TinyRunFixture>
+{
+    private static JsonElement Json(string file)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(file));
+        return doc.RootElement.Clone();
+    }
+
+    private static string Folder(ToolResult result)
+    {
+        Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
+        var folder = result.LastLine;
+        Assert.True(Directory.Exists(folder), $"run folder '{folder}' missing\n{result}");
+        return folder;
+    }
+
+    private static Dictionary<string, bool> CachedStages(string folder) =>
+        Json(Path.Combine(folder, "manifest.json")).GetProperty("stages").EnumerateArray()
+            .ToDictionary(s => s.GetProperty("stage").GetString()!, s => s.GetProperty("cached").GetBoolean());
+
+    private static Dictionary<(string Model, string Split, string Metric), double> Metrics(string folder) =>
+        Json(Path.Combine(folder, "summary.json")).GetProperty("metrics").EnumerateArray().ToDictionary(
+            m => (m.GetProperty("model").GetString()!, m.GetProperty("split").GetString()!, m.GetProperty("metric").GetString()!),
+            m => m.GetProperty("value").GetDouble());
+
+    [Fact]
+    public void RunFolderHoldsEveryResultFile()
+    {
+        var folder = Folder(fixture.First);
+        foreach (var file in new[] { "pipeline.yaml", "manifest.json", "summary.json", "summary.csv", "items.csv", "report.md" })
+            Assert.True(File.Exists(Path.Combine(folder, file)), $"{file} missing from {folder}");
+
+        // The resolved pipeline binds again to the same experiment.
+        var resolved = Path.Combine(folder, "pipeline.yaml");
+        var spec = PipelineBinder.Bind(PipelineDocument.Load(resolved), resolved, []);
+        Assert.Equal("tiny-e2e", spec.Name);
+        Assert.Equal(4, spec.Data.World!.Authors);
+        Assert.Equal(3, spec.Learn.Base.Epochs);
+        Assert.Equal("ga", spec.Unlearn!.Method.Name);
+
+        // The manifest records every plugin used with the SHA-256 of its assembly.
+        var manifest = Json(Path.Combine(folder, "manifest.json"));
+        Assert.Equal(HostTestPaths.Pipeline("tiny.yaml"), manifest.GetProperty("pipeline").GetString());
+        var plugins = manifest.GetProperty("plugins").EnumerateArray().ToList();
+        Assert.Equal(["objective:ga", "calibrator:model-mixing", "metric:es", "metric:es-paraphrased"],
+            plugins.Select(p => p.GetProperty("kind").GetString() + ":" + p.GetProperty("name").GetString()));
+        var ga = plugins[0];
+        var gaDll = Path.Combine(HostTestPaths.BuiltInPlugins, "Unlearn.Plugins.GradientAscent", "Unlearn.Plugins.GradientAscent.dll");
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(gaDll))), ga.GetProperty("sha256").GetString());
+        Assert.Equal("built-in", ga.GetProperty("origin").GetString());
+        Assert.All(plugins, p => Assert.Matches("^[0-9a-f]{64}$", p.GetProperty("sha256").GetString()));
+
+        // First run: nothing was in the cache.
+        Assert.All(CachedStages(folder), s => Assert.False(s.Value, $"stage {s.Key} claims to be cached on a cold cache"));
+
+        // Summary: every model × split × metric, ES values in [0, 1]; the CSV has the same rows.
+        var metrics = Metrics(folder);
+        Assert.Equal(4 * 2 * 2, metrics.Count);
+        foreach (var model in new[] { "original", "unlearned", "calibrated", "retain" })
+        foreach (var split in new[] { "forget", "retain" })
+        foreach (var metric in new[] { "es", "es-paraphrased" })
+            Assert.InRange(metrics[(model, split, metric)], 0.0, 1.0);
+        var csv = File.ReadAllLines(Path.Combine(folder, "summary.csv"));
+        Assert.Equal("model,split,metric,value", csv[0]);
+        Assert.Equal(metrics.Count, csv.Length - 1);
+
+        // items.csv: one row per item; the per-item ES mean is the aggregate (ES aggregates by the mean).
+        var items = File.ReadAllLines(Path.Combine(folder, "items.csv")).Skip(1).Select(l => l.Split(','))
+            .Where(c => c[1] == "original" && c[2] == "forget" && c[3] == "es").Select(c => double.Parse(c[5], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.NotEmpty(items);
+        Assert.Equal(metrics[("original", "forget", "es")], items.Average(), 3);
+        Assert.Contains("tiny-e2e", File.ReadAllText(Path.Combine(folder, "report.md")));
+    }
+
+    [Fact]
+    public void SecondRunReusesCachedStagesAndGivesIdenticalResults()
+    {
+        var first = Folder(fixture.First);
+        var second = Folder(fixture.Second);
+        Assert.NotEqual(first, second);
+
+        var stages = CachedStages(second);
+        foreach (var stage in new[] { "data", "learn/base", "learn/target", "learn/retain", "unlearn" })
+            Assert.True(stages.TryGetValue(stage, out var cached) && cached, $"stage {stage} was not reused: {string.Join(", ", stages)}");
+        Assert.Equal(
+            Json(Path.Combine(first, "manifest.json")).GetProperty("stage_keys").ToString(),
+            Json(Path.Combine(second, "manifest.json")).GetProperty("stage_keys").ToString());
+
+        Assert.Equal(File.ReadAllText(Path.Combine(first, "summary.json")), File.ReadAllText(Path.Combine(second, "summary.json")));
+        Assert.Equal(File.ReadAllText(Path.Combine(first, "summary.csv")), File.ReadAllText(Path.Combine(second, "summary.csv")));
+        Assert.Equal(File.ReadAllText(Path.Combine(first, "items.csv")), File.ReadAllText(Path.Combine(second, "items.csv")));
+    }
+
+    [Fact]
+    public void ExamplePluginRunsAsTheUnlearningMethodThroughPluginsOption()
+    {
+        var result = fixture.Run("example-runs",
+            "--plugins", HostTestPaths.ExamplePlugin,
+            "--set", "unlearn.method=ga-clipped",
+            "--set", "unlearn.options.max_nll=3",
+            "--set", "evaluate.metrics=[es, mean-nll, perplexity]");
+        var folder = Folder(result);
+
+        var manifest = Json(Path.Combine(folder, "manifest.json"));
+        var objective = manifest.GetProperty("plugins").EnumerateArray().Single(p => p.GetProperty("kind").GetString() == "objective");
+        Assert.Equal("ga-clipped", objective.GetProperty("name").GetString());
+        Assert.Equal("Unlearn.Samples.ExamplePlugin", objective.GetProperty("assembly").GetString());
+        Assert.Equal("--plugins", objective.GetProperty("origin").GetString());
+        Assert.Equal(3.0, objective.GetProperty("options").GetProperty("MaxNll").GetDouble());
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(HostTestPaths.ExamplePluginDll))), objective.GetProperty("sha256").GetString());
+
+        // The learned models come from the cache the ga runs filled; the new method gets its own unlearn stage.
+        var stages = CachedStages(folder);
+        Assert.True(stages["learn/target"], "learn/target should be reused");
+        Assert.False(stages["unlearn"], "ga-clipped must not reuse the ga unlearn stage");
+        Assert.Equal("ga-clipped", Json(Path.Combine(folder, "summary.json")).GetProperty("method").GetString());
+
+        // mean-nll is the log of perplexity (both token-weighted over the split), for every model and split.
+        var metrics = Metrics(folder);
+        foreach (var model in new[] { "original", "unlearned", "calibrated", "retain" })
+        foreach (var split in new[] { "forget", "retain" })
+        {
+            var meanNll = metrics[(model, split, "mean-nll")];
+            var perplexity = metrics[(model, split, "perplexity")];
+            Assert.True(meanNll > 0, $"{model}/{split}: mean-nll {meanNll}");
+            Assert.Equal(Math.Log(perplexity), meanNll, 3);
+        }
+        // Ascent raises the forget NLL above the original model's.
+        Assert.True(metrics[("unlearned", "forget", "mean-nll")] > metrics[("original", "forget", "mean-nll")]);
+    }
+}
