@@ -19,8 +19,10 @@ public sealed class CompareCommand(CommandOutcome outcome)
         return Commands.Guard(() => Run(runs, @out, taus, !noCharts));
     }
 
-    /// <summary>The command body (also used by tests): reads, builds, writes, prints; returns the exit code.</summary>
-    public static int Run(IReadOnlyList<string> runs, string? outFolder, string? taus, bool charts, TextWriter? output = null, DateTime? now = null)
+    /// <summary>The command body: reads, builds, writes, prints the Markdown to <paramref name="output"/>; returns the exit
+    /// code. Without <paramref name="outFolder"/> it writes into a new <c>compare/&lt;timestamp&gt;</c> folder under
+    /// <paramref name="runsRoot"/> (default ./runs).</summary>
+    public static int Run(IReadOnlyList<string> runs, string? outFolder, string? taus, bool charts, TextWriter? output = null, DateTime? now = null, string? runsRoot = null)
     {
         ArgumentNullException.ThrowIfNull(runs);
         output ??= Console.Out;
@@ -45,7 +47,7 @@ public sealed class CompareCommand(CommandOutcome outcome)
         }
         else
         {
-            folder = RunFolder.CreateNew(Path.GetFullPath("runs"), "compare", now ?? DateTime.Now);
+            folder = RunFolder.CreateNew(Path.GetFullPath(runsRoot ?? "runs"), "compare", now ?? DateTime.Now);
         }
         var markdown = ComparisonReport.Write(folder, table, warnings, charts);
         foreach (var w in warnings) Console.Error.WriteLine("warning: " + w);

@@ -10,7 +10,8 @@ namespace Unlearn.Host.Reporting;
 /// <param name="RelativePath">The PNG file relative to the folder (forward slashes), e.g. <c>charts/calibration.png</c>.</param>
 /// <param name="Caption">What the chart shows (used as the image's alt text).</param>
 /// <param name="Problem">Null when the file was written; otherwise why it was not drawn.</param>
-public sealed record ChartFile(string RelativePath, string Caption, string? Problem = null)
+/// <param name="Warning">A problem with a chart that was written (e.g. drawn without text because no font was found).</param>
+public sealed record ChartFile(string RelativePath, string Caption, string? Problem = null, string? Warning = null)
 {
     /// <summary>True when the PNG exists.</summary>
     public bool Written => Problem == null;
@@ -73,7 +74,24 @@ public static class Charts
             return new ChartFile(relativePath, caption, $"not drawn: {e.GetType().Name}: {e.Message}");
         }
         folder.Write(relativePath, stream => stream.Write(png));
-        return new ChartFile(relativePath, caption);
+        return new ChartFile(relativePath, caption, Warning: FontProblem());
+    }
+
+    /// <summary>Null when SkiaSharp finds at least one font; otherwise a message (charts are then drawn without any text:
+    /// no title, labels or legend text).</summary>
+    public static string? FontProblem()
+    {
+        try
+        {
+            // Without any font file SkiaSharp still answers with one nameless typeface that has no glyphs.
+            using var typeface = SKTypeface.CreateDefault();
+            return typeface.GlyphCount > 0 ? null
+                : "drawn without text: no font was found (on Debian/Ubuntu install fonts-dejavu-core, or put a .ttf file under /usr/share/fonts).";
+        }
+        catch (Exception e) when (e is TypeInitializationException or DllNotFoundException)
+        {
+            return $"fonts could not be checked: {e.Message}";
+        }
     }
 
     /// <summary>The calibration curve: retain and forget metric against α at every visited point, the target τ·M(θ_orig)

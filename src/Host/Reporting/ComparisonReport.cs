@@ -95,7 +95,8 @@ public static class ComparisonReport
         }
         foreach (var chart in charts ?? [])
         {
-            if (chart.Written) sb.Append("![").Append(chart.Caption).Append("](").Append(chart.RelativePath).Append(")\n\n");
+            if (chart.Written) sb.Append("![").Append(chart.Caption).Append("](").Append(chart.RelativePath).Append(")\n\n")
+            .Append(chart.Warning == null ? "" : $"Chart `{chart.RelativePath}` {chart.Warning}\n\n");
             else sb.Append("Chart `").Append(chart.RelativePath).Append("` ").Append(chart.Problem).Append("\n\n");
         }
         return sb.ToString();

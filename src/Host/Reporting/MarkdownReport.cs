@@ -86,7 +86,8 @@ public static class MarkdownReport
     private static void Embed(StringBuilder sb, IReadOnlyList<ChartFile>? charts, string file)
     {
         if (charts?.FirstOrDefault(c => c.RelativePath == file) is not { } chart) return;
-        if (chart.Written) sb.Append("![").Append(chart.Caption).Append("](").Append(chart.RelativePath).Append(")\n\n");
+        if (chart.Written) sb.Append("![").Append(chart.Caption).Append("](").Append(chart.RelativePath).Append(")\n\n")
+            .Append(chart.Warning == null ? "" : $"Chart `{chart.RelativePath}` {chart.Warning}\n\n");
         else sb.Append("Chart `").Append(chart.RelativePath).Append("` ").Append(chart.Problem).Append("\n\n");
     }
 
