@@ -115,6 +115,14 @@ public sealed class EndToEndTests(TinyRunFixture fixture) : IClassFixture<TinyRu
         Assert.NotEmpty(items);
         Assert.Equal(metrics[("original", "forget", "es")], items.Average(), 3);
         Assert.Contains("tiny-e2e", File.ReadAllText(Path.Combine(folder, "report.md")));
+
+        // Calibration ran with the pipeline's options: α* in [0, 1], at most max_evaluations = 6 evaluations,
+        // and the calibrated model meets τ·M(θ_orig) on retain ES.
+        var calibration = Json(Path.Combine(folder, "summary.json")).GetProperty("calibration");
+        Assert.InRange(calibration.GetProperty("alpha").GetDouble(), 0.0, 1.0);
+        Assert.InRange(calibration.GetProperty("evaluations").GetInt32(), 1, 6);
+        Assert.Equal(0.9 * calibration.GetProperty("original").GetDouble(), calibration.GetProperty("target").GetDouble(), 3);
+        Assert.True(metrics[("calibrated", "retain", "es")] >= calibration.GetProperty("target").GetDouble() - 1e-4);
     }
 
     [Fact]
