@@ -165,6 +165,9 @@ public static class Charts
             var marks = plot.Add.Markers(skipped.Select(h => (double)h.Step).ToArray(), skipped.Select(_ => 0.0).ToArray(), MarkerShape.Eks, 10, Forget);
             marks.LegendText = $"skipped step, non-finite ({skipped.Count})";
         }
+        var lastStep = Math.Max(1, unlearning.History.Count > 0 ? unlearning.History.Max(h => h.Step) : unlearning.Steps);
+        plot.Axes.SetLimitsX(0, lastStep + 0.5);
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         plot.ShowLegend(Edge.Bottom);
 
         var recorded = unlearning.Trajectory
@@ -189,8 +192,8 @@ public static class Charts
             Style(scatter, series.Key, MarkerShape.FilledCircle);
             if (isBar) scatter.LinePattern = LinePattern.Dashed;
         }
-        var lastStep = Math.Max(1, unlearning.History.Count > 0 ? unlearning.History.Max(h => h.Step) : unlearning.Steps);
-        controls.Axes.SetLimitsX(0, lastStep);
+        controls.Axes.SetLimitsX(0, lastStep + 0.5);
+        controls.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         controls.Axes.SetLimitsY(0, UpperLimit(recorded.SelectMany(g => g.Select(t => t.Value))));
         controls.ShowLegend(Alignment.UpperRight);
         return Png([plot, controls]);
