@@ -85,6 +85,22 @@ public sealed class ChartTests : IDisposable
     }
 
     [Fact]
+    public void ComparisonChartWithManyRowsKeepsTheSelectedOnesOrTheFirstTwelve()
+    {
+        ComparisonRow Row(int i, bool selected) => new("m" + (i % 3), $"s={i}", "r", "/r", EsCells.Empty, new EsCells(0.1, 0.05, 0.07, 0.05),
+            [new CalibratedCells(0.9, 0.2, 0.2, new EsCells(0.87, 0.3, 0.3, 0.2), CalibrationSource.Evaluated, selected)]);
+        using var selected = Decode(Charts.Comparison(new ComparisonTable([0.9], Enumerable.Range(0, 20).Select(i => Row(i, i < 3)).ToList()), 0.9));
+        Assert.Equal(900, selected.Width); // three groups fit the minimum width
+        using var first = Decode(Charts.Comparison(new ComparisonTable([0.9], Enumerable.Range(0, 20).Select(i => Row(i, false)).ToList()), 0.9));
+        Assert.Equal(160 + 110 * 12, first.Width);
+        using var raw = Decode(Charts.Comparison(new ComparisonTable([], Enumerable.Range(0, 2).Select(i => Row(i, false) with { Calibrated = [] }).ToList()), double.NaN));
+        // Without a τ only the raw bars (the series colours at 45 % over white) are drawn, and only they are in the legend.
+        Assert.Equal(0, Count(raw, "#d62728"));
+        Assert.Equal(0, Count(raw, "#1f77b4"));
+        Assert.True(Count(raw, "#9ac2dd") > 1000, "raw retain bars drawn");
+    }
+
+    [Fact]
     public void AChartThatCannotBeDrawnIsReportedAndWritesNoFile()
     {
         Directory.CreateDirectory(Path.Combine(_root, "run"));

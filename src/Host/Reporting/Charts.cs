@@ -33,6 +33,7 @@ public static class Charts
 
     private const int Width = 900;
     private const int PanelHeight = 480;
+    private const int MaxGroups = 12;
 
     // Category10 colours, fixed so charts look the same in every run.
     private static readonly Color Retain = Color.FromHex("#1f77b4");
@@ -204,14 +205,18 @@ public static class Charts
     public static byte[] Comparison(ComparisonTable table, double tau)
     {
         ArgumentNullException.ThrowIfNull(table);
-        var column = table.TauIndex(tau);
-        var rows = table.Rows.Count <= 12 ? table.Rows : table.Rows.Where(r => r.Calibrated.ElementAtOrDefault(column)?.Selected == true).ToList();
-        var selectedOnly = rows.Count != table.Rows.Count;
-        var tauText = Invariant($"τ = {tau:0.###}");
-        var exact = ComparisonPanel(rows, column, r => r.ExactRetain, r => r.ExactForget,
-            $"Exact ES (original questions), raw and calibrated at {tauText}{(selectedOnly ? ", selected settings" : "")}");
-        var perturb = ComparisonPanel(rows, column, r => r.PerturbRetain, r => r.PerturbForget,
-            $"Perturb ES (paraphrased questions), raw and calibrated at {tauText}");
+        var column = double.IsNaN(tau) ? -1 : table.TauIndex(tau);
+        IReadOnlyList<ComparisonRow> rows = table.Rows;
+        var subset = "";
+        if (rows.Count > MaxGroups)
+        {
+            var selected = rows.Where(r => r.Calibrated.ElementAtOrDefault(column)?.Selected == true).ToList();
+            rows = selected.Count > 0 ? selected : rows.Take(MaxGroups).ToList();
+            subset = selected.Count > 0 ? ", selected settings" : $", first {MaxGroups} of {table.Rows.Count} runs";
+        }
+        var what = column < 0 ? "raw" : Invariant($"raw and calibrated at τ = {tau:0.###}");
+        var exact = ComparisonPanel(rows, column, r => r.ExactRetain, r => r.ExactForget, $"Exact ES (original questions), {what}{subset}");
+        var perturb = ComparisonPanel(rows, column, r => r.PerturbRetain, r => r.PerturbForget, $"Perturb ES (paraphrased questions), {what}{subset}");
         return Png([exact, perturb], width: Math.Max(Width, 160 + 110 * rows.Count));
     }
 
@@ -258,7 +263,8 @@ public static class Charts
         plot.Axes.Bottom.MajorTickStyle.Length = 0;
         plot.Axes.SetLimitsX(-0.6, Math.Max(0.6, rows.Count - 0.4));
         plot.Axes.SetLimitsY(0, 1.25); // room above the bars for the legend
-        plot.Legend.ManualItems.AddRange(groups.Select(g => new LegendItem { LabelText = g.Label, FillColor = g.Color }));
+        var drawn = groups.Where(g => rows.Any(r => g.Value(r) is { } v && double.IsFinite(v)));
+        plot.Legend.ManualItems.AddRange(drawn.Select(g => new LegendItem { LabelText = g.Label, FillColor = g.Color }));
         plot.ShowLegend(Alignment.UpperRight, Orientation.Horizontal);
         return plot;
     }
