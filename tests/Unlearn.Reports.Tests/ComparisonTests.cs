@@ -190,6 +190,13 @@ public sealed class ComparisonTests : IDisposable
         Assert.Contains("--resume", e.Message, StringComparison.Ordinal);
 
         Assert.Throws<DirectoryNotFoundException>(() => RunSummaries.Load(Path.Combine(_root, "nowhere"), new List<string>()));
+
+        // runs/<pipeline-name> holds sweep folders: the message points at them.
+        var pipelineFolder = Path.Combine(_root, "runs", "methods");
+        Fixtures.WriteRun(Path.Combine(pipelineFolder, "20250102-030405", "lr-1e-4"), Fixtures.Result());
+        e = Assert.Throws<InvalidDataException>(() => RunSummaries.Load(pipelineFolder, new List<string>()));
+        Assert.Contains("20250102-030405", e.Message, StringComparison.Ordinal);
+        Assert.Contains("pass those", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -74,6 +74,8 @@ public static class RunSummaries
         {
             var why = File.Exists(Path.Combine(folder, "pipeline.yaml"))
                 ? $"it has pipeline.yaml but no {SummaryFile}: the run did not finish (resume it with 'dotnet unlearn run --resume {path}', or see run.log)"
+                : NestedRun(subfolders) is { } nested
+                    ? $"it has no {SummaryFile}; it holds run or sweep folders such as '{nested}': pass those"
                 : subfolders.Count > 0
                     ? $"it has no {SummaryFile}, and none of its {subfolders.Count} sub-folders has one either (a sweep folder holds one finished run per sub-folder)"
                     : $"it has no {SummaryFile} and no sub-folders (a run folder holds {SummaryFile}; a sweep folder holds one run per sub-folder)";
@@ -86,6 +88,10 @@ public static class RunSummaries
         }
         return finished.Select(Read).ToList();
     }
+
+    /// <summary>A sub-folder that is itself a run or sweep folder (the caller passed runs/&lt;pipeline-name&gt;), or null.</summary>
+    private static string? NestedRun(IEnumerable<string> subfolders) => subfolders.FirstOrDefault(d =>
+        Directory.GetDirectories(d).Any(s => File.Exists(Path.Combine(s, SummaryFile))) || File.Exists(Path.Combine(d, "run.log")));
 
     /// <summary>Reads one run folder.</summary>
     public static RunSummary Read(string folder)
