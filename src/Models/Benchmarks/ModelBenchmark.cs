@@ -9,10 +9,12 @@ namespace Unlearn.Models.Benchmarks;
 /// <param name="Batch">Sequences per step.</param>
 /// <param name="SequenceLength">Tokens per sequence.</param>
 /// <param name="Threads">Intra-op threads libtorch used.</param>
-/// <param name="TrainingTokensPerSecond">Forward + backward + AdamW step, tokens per second.</param>
-/// <param name="ForwardTokensPerSecond">Inference forward (no gradients), tokens per second.</param>
-/// <param name="GemmGflops">Measured square float32 matmul rate, GFLOP/s.</param>
-/// <param name="ModelTrainingGflops">6 · parameters · training tokens/s, GFLOP/s.</param>
+/// <param name="TrainingTokensPerSecond">Forward + backward + AdamW step, tokens per second (median step time).</param>
+/// <param name="ForwardTokensPerSecond">Inference forward (no gradients), tokens per second (median pass time).</param>
+/// <param name="GemmGflops">Square float32 matmul rate, GFLOP/s: the median matmul time, measured before and after the
+/// model timings and averaged.</param>
+/// <param name="ModelTrainingGflops">Model FLOPs of a training step (<see cref="ModelBenchmark.TrainingFlopsPerToken"/>)
+/// times training tokens/s, GFLOP/s.</param>
 /// <param name="EfficiencyVsGemm">ModelTrainingGflops / GemmGflops.</param>
 /// <param name="TrainingFinalLoss">NLL at the last timed training (descent) step.</param>
 /// <param name="AscentFirstWindowTokensPerSecond">Gradient ascent (negated loss): tokens/s over the first window of steps.</param>
@@ -67,26 +69,33 @@ public sealed class ModelBenchmark
             model.train();
             using var optimizer = optim.AdamW(model.parameters(), LearningRate);
             TrainStep(model, optimizer, ids, mask, ascend: false); // warm-up
-            var sw = Stopwatch.StartNew();
+            var sw = new Stopwatch();
+            var stepTimes = new double[steps];
             double trainingLoss = 0;
             for (var i = 0; i < steps; i++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                sw.Restart();
                 trainingLoss = TrainStep(model, optimizer, ids, mask, ascend: false);
+                stepTimes[i] = sw.Elapsed.TotalSeconds;
             }
-            var training = tokens * steps / sw.Elapsed.TotalSeconds;
+            var training = tokens / Median(stepTimes);
 
             model.eval();
-            sw.Restart();
             using (no_grad())
             {
                 for (var i = 0; i < steps; i++)
                 {
                     using var scope = NewDisposeScope();
+                    sw.Restart();
                     model.Forward(ids, mask);
+                    stepTimes[i] = sw.Elapsed.TotalSeconds;
                 }
             }
-            var forward = tokens * steps / sw.Elapsed.TotalSeconds;
+            var forward = tokens / Median(stepTimes);
+            // The GEMM rate is measured on both sides of the model timings so a load change during the run shows
+            // up in both numbers of the ratio rather than in one.
+            gemm = (gemm + MeasureGemm()) / 2;
 
             model.train();
             var ascentSteps = Math.Max(4, 2 * steps);
@@ -102,7 +111,7 @@ public sealed class ModelBenchmark
             }
             var first = tokens * window / times.Take(window).Sum();
             var last = tokens * window / times.Skip(ascentSteps - window).Sum();
-            var modelGflops = 6.0 * model.ParameterCount * training / 1e9;
+            var modelGflops = TrainingFlopsPerToken(cfg, seqLen) * training / 1e9;
             return new ModelBenchmarkResult(model.ParameterCount, batch, seqLen, get_num_threads(),
                 training, forward, gemm, modelGflops, modelGflops / gemm, trainingLoss, first, last, loss, flushing);
         }
@@ -110,6 +119,23 @@ public sealed class ModelBenchmark
         {
             if (flushing) DenormalControl.TrySetFlushDenormal(false);
         }
+    }
+
+    /// <summary>Model FLOPs per token of one training step (forward + backward) at <paramref name="sequenceLength"/>,
+    /// counted the way model-FLOPs utilisation is usually reported (PaLM, appendix B): 6 · N + 12 · L · A · T, where N
+    /// counts the weights that take part in a matrix multiply (projections, MLP and the output head; not the input
+    /// embedding lookup, norms or biases), L is the number of layers, A = heads · head dim and T the sequence length
+    /// (the attention score and value products, counted over the full T × T square).</summary>
+    public static double TrainingFlopsPerToken(TransformerConfig cfg, int sequenceLength)
+    {
+        ArgumentNullException.ThrowIfNull(cfg);
+        double d = cfg.HiddenSize, m = cfg.IntermediateSize;
+        double a = (double)cfg.NumHeads * cfg.HeadDim;
+        double kv = (double)cfg.NumKeyValueHeads * cfg.HeadDim;
+        var attention = cfg.Family == ArchitectureFamily.Gpt2 ? 4 * d * d : d * a + 2 * d * kv + a * d;
+        var mlpMatrices = cfg.Family == ArchitectureFamily.Llama ? 3 : 2;
+        var matmulWeights = cfg.NumLayers * (attention + mlpMatrices * d * m) + d * cfg.VocabSize;
+        return 6 * matmulWeights + 12.0 * cfg.NumLayers * a * sequenceLength;
     }
 
     /// <summary>One optimiser step on the mean token NLL (negated when <paramref name="ascend"/>); returns the NLL.</summary>
@@ -132,13 +158,23 @@ public sealed class ModelBenchmark
         var a = randn([GemmSize, GemmSize], generator: generator);
         var b = randn([GemmSize, GemmSize], generator: generator);
         matmul(a, b).Dispose(); // warm-up
-        var repeats = 0;
-        var sw = Stopwatch.StartNew();
-        while (repeats < 3 || sw.Elapsed.TotalSeconds < 0.5)
+        var times = new List<double>();
+        var total = Stopwatch.StartNew();
+        var sw = new Stopwatch();
+        while (times.Count < 5 || total.Elapsed.TotalSeconds < 0.5)
         {
+            sw.Restart();
             matmul(a, b).Dispose();
-            repeats++;
+            times.Add(sw.Elapsed.TotalSeconds);
         }
-        return 2.0 * GemmSize * GemmSize * GemmSize * repeats / sw.Elapsed.TotalSeconds / 1e9;
+        return 2.0 * GemmSize * GemmSize * GemmSize / Median(times) / 1e9;
+    }
+
+    /// <summary>Median of per-step times: one step slowed by another process on a shared machine does not move it.</summary>
+    private static double Median(IReadOnlyCollection<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        var mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 }
