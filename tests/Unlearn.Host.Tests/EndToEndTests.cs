@@ -145,6 +145,40 @@ public sealed class EndToEndTests(TinyRunFixture fixture) : IClassFixture<TinyRu
     }
 
     [Fact]
+    public void SweepRecordsAFailedRunGoesOnAndComparesTheFinishedOnes()
+    {
+        using var files = new TempFiles();
+        var pipeline = files.Write("sweep.yaml",
+            $"include: {HostTestPaths.Pipeline("tiny.yaml")}\nreport:\n  taus: [0.8, 0.9]\nsweep:\n  unlearn.method: [failing-loss, ga]\n");
+        var result = ToolProcess.Run(fixture.Cache, ["run", pipeline, "--out", Path.Combine(fixture.Root, "sweep-runs"), "--quiet",
+            "--plugins", HostTestPaths.TestPlugin("ThrowingFactoryPlugin")]);
+
+        Assert.True(result.ExitCode == ExitCodes.RunFailure, result.ToString());
+        var sweep = result.LastLine;
+        var failed = Path.Combine(sweep, "method-failing-loss");
+        var finished = Path.Combine(sweep, "method-ga");
+        Assert.Contains("loss failed on purpose", File.ReadAllText(Path.Combine(failed, "error.txt")));
+        Assert.False(File.Exists(Path.Combine(failed, "summary.json")));
+        Assert.True(File.Exists(Path.Combine(finished, "summary.json")), $"the sweep did not go on after the failure\n{result}");
+
+        // The ga run reuses the learned models and the ga unlearning the fixture's runs cached.
+        Assert.True(CachedStages(finished)["unlearn"]);
+
+        // The sweep folder gets the comparison of its finished runs, with the failed run named.
+        var comparison = File.ReadAllText(Path.Combine(sweep, "comparison.md"));
+        Assert.Contains("skipped sweep run 'method-failing-loss'", comparison);
+        Assert.Contains("it failed (see its error.txt)", comparison);
+        Assert.Contains("| ga |", comparison);
+        Assert.True(File.Exists(Path.Combine(sweep, "comparison.csv")));
+
+        // report.taus adds the other targets, read off the visited calibration curve, to the run's report.
+        var report = File.ReadAllText(Path.Combine(finished, "report.md"));
+        Assert.Contains("### Other calibration targets", report);
+        Assert.Matches(@"\| 0\.8 \| [0-9.]+ \| (1\.0000|0\.[0-9]{4}) \|", report);
+        Assert.Matches(@"\| 0\.9 \| [0-9.]+ \| (1\.0000|0\.[0-9]{4}) \|", report);
+    }
+
+    [Fact]
     public void ExamplePluginRunsAsTheUnlearningMethodThroughPluginsOption()
     {
         var result = fixture.Run("example-runs",

@@ -248,9 +248,36 @@ public sealed class Commands(CommandOutcome outcome)
             return ExitCodes.Interrupted;
         }
         finally { Console.CancelKeyPress -= onCancel; }
-        log.Info($"report: {folder.File(prepared.Count > 1 ? "" : "report.md")}");
+        if (prepared.Count > 1 && WriteSweepComparison(folder, prepared[0].Prepared.Spec.Report, log) is { } comparison)
+            log.Info($"report: {comparison} (and report.md in each run's folder)");
+        else log.Info($"report: {folder.File(prepared.Count > 1 ? "" : "report.md")}");
         Console.Out.WriteLine(folder.Path);
         return failures == 0 ? ExitCodes.Success : ExitCodes.RunFailure;
+    }
+
+    /// <summary>At the end of a sweep: the comparison table of its finished runs (as <c>dotnet unlearn compare</c>
+    /// writes it) in the sweep folder, at the τ of <c>report.taus</c> (or the τ the runs were calibrated at). Returns the
+    /// comparison file, or null when none was written (no finished run, or one already there from an earlier attempt).</summary>
+    private static string? WriteSweepComparison(RunFolder folder, ReportSpec report, RunLog log)
+    {
+        if (folder.Has(ComparisonReport.MarkdownFile))
+        {
+            log.Info($"compare: {folder.File(ComparisonReport.MarkdownFile)} already exists; kept (run 'dotnet unlearn compare {folder.Path}' for a fresh one)");
+            return null;
+        }
+        var warnings = new List<string>();
+        try
+        {
+            var table = Comparison.Build(RunSummaries.Load(folder.Path, warnings), report.Taus);
+            ComparisonReport.Write(folder, table, warnings, report.Charts);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            log.Info($"compare: no comparison written: {e.Message}");
+            return null;
+        }
+        foreach (var w in warnings) log.Info("compare: " + w);
+        return folder.File(ComparisonReport.MarkdownFile);
     }
 
     private static RunFolder SubFolder(RunFolder parent, string name)

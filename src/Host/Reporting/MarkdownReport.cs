@@ -52,6 +52,7 @@ public static class MarkdownReport
                 sb.Append(CultureInfo.InvariantCulture, $"| {i} | {p.Alpha:0.0000} | {F(p.Retain)} | {(p.Forget is { } f ? F(f) : "")} | {(p.NonMonotone ? "yes" : "")} |\n");
             }
             sb.Append('\n');
+            OtherTaus(sb, spec.Report.Taus, c, CalibrationSettings.From(result.Plugins));
             Embed(sb, charts, Charts.CalibrationFile);
         }
 
@@ -81,6 +82,28 @@ public static class MarkdownReport
         if (charts is { Count: > 0 }) sb.Append(", `charts/`");
         sb.Append(". Schema: docs/results-schema.md in the tool's repository; compare runs with `dotnet unlearn compare`.\n");
         return sb.ToString();
+    }
+
+    /// <summary>The calibration at the extra τ of <c>report.taus</c>, read off the visited curve as <c>compare</c> does
+    /// (<see cref="Comparison.FromCurve"/>): the largest visited α that meets τ·M(θ_orig).</summary>
+    private static void OtherTaus(StringBuilder sb, IReadOnlyList<double> taus, CalibrationRecord c, CalibrationSettings settings)
+    {
+        if (taus.Count == 0) return;
+        var summary = new CalibrationSummary(c.Method, c.Alpha, c.OriginalValue, c.Target, c.Curve);
+        sb.Append("### Other calibration targets\n\nFrom the visited α above (`report.taus`): for each τ, the largest visited α whose retain value meets τ·")
+            .Append(F(c.OriginalValue)).Append("; the exact α* lies between it and the next visited α. Sweep `calibrate.options.tau` for a full calibration and evaluation at each τ.\n\n");
+        sb.Append("| τ | target | α (visited) | next visited α | retain | forget |\n|---:|---:|---:|---:|---:|---:|\n");
+        foreach (var tau in taus)
+        {
+            var cells = Comparison.FromCurve(summary, settings with { Metric = null }, tau);
+            var point = cells.Alpha is { } lo ? c.Curve.Last(p => p.Alpha == lo) : null;
+            sb.Append(CultureInfo.InvariantCulture, $"| {tau:0.###} | {F(tau * c.OriginalValue)} | ")
+                .Append(cells.Alpha is { } a ? a.ToString("0.0000", CultureInfo.InvariantCulture) : "none meets it").Append(" | ")
+                .Append(cells.AlphaUpper is { } h && cells.Alpha is { } l && h > l ? h.ToString("0.0000", CultureInfo.InvariantCulture) : "").Append(" | ")
+                .Append(point != null ? F(point.Retain) : "").Append(" | ")
+                .Append(point?.Forget is { } f ? F(f) : "").Append(" |\n");
+        }
+        sb.Append('\n');
     }
 
     private static void Embed(StringBuilder sb, IReadOnlyList<ChartFile>? charts, string file)
