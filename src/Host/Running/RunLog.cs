@@ -85,6 +85,10 @@ public sealed class RunLog : IDisposable
         }
     }
 
+    /// <summary>A time left as m:ss, or h:mm:ss from an hour on (a long fine-tune must not read as minutes).</summary>
+    public static string FormatEta(TimeSpan eta) =>
+        eta.TotalHours >= 1 ? $"{(int)eta.TotalHours}:{eta:mm\\:ss}" : eta.ToString("m\\:ss", CultureInfo.InvariantCulture);
+
     /// <summary>A training observer that logs progress about every two seconds and at the end.</summary>
     public ITrainingObserver TrainingProgress(string label) => new TrainingProgressObserver(this, label);
 
@@ -120,7 +124,7 @@ public sealed class RunLog : IDisposable
             var stepsDone = report.Step - _firstStep;
             var eta = stepsDone > 0 ? TimeSpan.FromSeconds(elapsed / stepsDone * (report.TotalSteps - report.Step)) : TimeSpan.Zero;
             var line = string.Create(CultureInfo.InvariantCulture,
-                $"{label}: step {report.Step}/{report.TotalSteps} loss {report.Loss:F4} lr {report.LearningRate:G3} {rate:F0} tok/s ETA {eta:mm\\:ss}{(report.Skipped ? " (non-finite, skipped)" : "")}");
+                $"{label}: step {report.Step}/{report.TotalSteps} loss {report.Loss:F4} lr {report.LearningRate:G3} {rate:F0} tok/s ETA {FormatEta(eta)}{(report.Skipped ? " (non-finite, skipped)" : "")}");
             log.Detail(line);
         }
 
