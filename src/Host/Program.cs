@@ -12,6 +12,8 @@ var builder = CoconaApp.CreateBuilder(args, options =>
 builder.Logging.ClearProviders();
 var outcome = new CommandOutcome();
 builder.Services.AddSingleton(outcome);
+// Help says "dotnet unlearn", however the tool was started (installed tool, dotnet run, dotnet dotnet-unlearn.dll).
+builder.Services.AddSingleton<Cocona.Application.ICoconaApplicationMetadataProvider>(new ToolMetadata(new Cocona.Application.CoconaApplicationMetadataProvider()));
 var app = builder.Build();
 app.AddCommands<Commands>();
 app.AddCommands<BenchCommand>();

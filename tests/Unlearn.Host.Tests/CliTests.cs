@@ -15,6 +15,33 @@ public sealed class CliTests : IDisposable
 
     private string Cache => Path.Combine(_files.Dir, "cache");
 
+    [Theory]
+    [InlineData("run", "--set")]
+    [InlineData("validate", "pipeline")]
+    [InlineData("eval", "--metrics")]
+    [InlineData("plugins", "--json")]
+    [InlineData("compare", "--taus")]
+    [InlineData("bench", "--architectures")]
+    [InlineData("bench-es", "--model")]
+    [InlineData("setup", "--source")]
+    public void EveryCommandHasHelpNamedAsUsersTypeIt(string command, string mentions)
+    {
+        var result = ToolProcess.Run(Cache, command, "--help");
+        Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
+        Assert.StartsWith($"Usage: dotnet unlearn {command} ", result.StdOut.TrimStart());
+        Assert.Contains(mentions, result.StdOut);
+    }
+
+    [Fact]
+    public void TopLevelHelpListsTheCommands()
+    {
+        var result = ToolProcess.Run(Cache, "--help");
+        Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
+        Assert.StartsWith("Usage: dotnet unlearn [command]", result.StdOut.TrimStart());
+        foreach (var command in new[] { "run", "validate", "eval", "plugins", "compare", "bench", "bench-es", "setup" })
+            Assert.Matches($@"(?m)^\s+{command}\s", result.StdOut);
+    }
+
     [Fact]
     public void ValidateQuickstartExitsZero()
     {
