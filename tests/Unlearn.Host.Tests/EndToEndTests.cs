@@ -145,6 +145,28 @@ public sealed class EndToEndTests(TinyRunFixture fixture) : IClassFixture<TinyRu
     }
 
     [Fact]
+    public void TerminatedRunResumesFromItsFolderToTheSameResults()
+    {
+        // A fresh cache, so the run has real training to interrupt; SIGTERM as the target model starts training.
+        var cache = Path.Combine(fixture.Root, "resume-cache");
+        var runs = Path.Combine(fixture.Root, "resume-runs");
+        var stopped = ToolProcess.RunAndTerminate(cache, "learn/target: fine-tuning",
+            "run", HostTestPaths.Pipeline("tiny.yaml"), "--out", runs);
+        Assert.True(stopped.ExitCode == ExitCodes.Interrupted, stopped.ToString());
+        var folder = stopped.LastLine;
+        Assert.Contains($"Resume with: dotnet unlearn run --resume {folder}", stopped.StdErr);
+        Assert.False(File.Exists(Path.Combine(folder, "summary.json")));
+
+        var resumed = ToolProcess.Run(cache, "run", "--resume", folder, "--quiet");
+        Assert.Equal(folder, Folder(resumed));
+        // The stage finished before the signal is not recomputed, and the results equal an uninterrupted run's.
+        Assert.True(CachedStages(folder)["learn/base"], "learn/base should come from the cache after resuming");
+        Assert.Equal(File.ReadAllText(Path.Combine(Folder(fixture.First), "summary.json")), File.ReadAllText(Path.Combine(folder, "summary.json")));
+        var log = File.ReadAllText(Path.Combine(folder, "run.log"));
+        Assert.Contains("termination signal", log);
+    }
+
+    [Fact]
     public void SweepRecordsAFailedRunGoesOnAndComparesTheFinishedOnes()
     {
         using var files = new TempFiles();
