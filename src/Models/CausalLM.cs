@@ -171,7 +171,7 @@ public sealed class CausalLM : nn.Module, ILanguageModel
             var freqs = positionIds.to_type(ScalarType.Float32).unsqueeze(-1) * invFreq;
             var emb = cat([freqs, freqs], -1);
             cos = emb.cos().unsqueeze(1);
-            sin = emb.sin().unsqueeze(1);
+            sin = AttentionMath.SignedSin(emb.sin()).unsqueeze(1);
         }
         var inputs = new LayerInputs(cos, sin, mask);
         hidden?.Add(x);

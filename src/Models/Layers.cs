@@ -9,7 +9,8 @@ namespace Unlearn.Models;
 
 /// <summary>Per-forward inputs shared by all layers.</summary>
 /// <param name="Cos">Rotary cosines [B, 1, T, R], or null (gpt2).</param>
-/// <param name="Sin">Rotary sines [B, 1, T, R], or null.</param>
+/// <param name="Sin">Rotary sines with rotate_half's sign folded in, [B, 1, T, R]: the first R/2 columns negated
+/// (see <see cref="AttentionMath.ApplyRotary"/>), or null.</param>
 /// <param name="Mask">Boolean attention mask [B, 1, T, S] (true = may attend), or null for a plain causal pass.</param>
 internal sealed record LayerInputs(Tensor? Cos, Tensor? Sin, Tensor? Mask);
 
@@ -61,23 +62,25 @@ internal static class AttentionMath
         _ => throw new NotSupportedException($"activation '{activation}' is not supported"),
     };
 
-    private static Tensor RotateHalf(Tensor x)
-    {
-        var half = x.shape[^1] / 2;
-        var x1 = x.narrow(-1, 0, half);
-        var x2 = x.narrow(-1, half, half);
-        return cat([-x2, x1], -1);
-    }
-
-    /// <summary>Rotates the first R dimensions of q/k [B, H, T, D] (HF rotate_half convention).</summary>
-    public static Tensor ApplyRotary(Tensor x, Tensor cos, Tensor sin)
+    /// <summary>Rotates the first R dimensions of q/k [B, H, T, D] (HF rotate_half convention). rotate_half(x) =
+    /// [-x₂, x₁] is computed as roll(x, R/2) times the sign [-1…, +1…], and that sign is already folded into
+    /// <paramref name="signedSin"/>, so a rotation costs one copy and three elementwise ops.</summary>
+    public static Tensor ApplyRotary(Tensor x, Tensor cos, Tensor signedSin)
     {
         var r = cos.shape[^1];
         var d = x.shape[^1];
-        if (r == d) return x * cos + RotateHalf(x) * sin;
+        if (r == d) return x * cos + x.roll(r / 2, -1) * signedSin;
         var rot = x.narrow(-1, 0, r);
         var pass = x.narrow(-1, r, d - r);
-        return cat([rot * cos + RotateHalf(rot) * sin, pass], -1);
+        return cat([rot * cos + rot.roll(r / 2, -1) * signedSin, pass], -1);
+    }
+
+    /// <summary>The sines of <see cref="ApplyRotary"/>: <paramref name="sin"/> [.., R] with its first R/2 columns
+    /// negated.</summary>
+    public static Tensor SignedSin(Tensor sin)
+    {
+        var half = sin.shape[^1] / 2;
+        return cat([-sin.narrow(-1, 0, half), sin.narrow(-1, half, half)], -1);
     }
 
     /// <summary>q [B, T, H·D], k/v [B, T, Hkv·D] → attention output [B, T, H·D].</summary>
