@@ -5,6 +5,7 @@
 // version is std::ios_base_library_init(), a link-time anchor that is never called, so a weak
 // requirement is safe. This file is compiled twice: into an MSBuild task (build/NativeFix.targets)
 // that patches build outputs, and into Unlearn.Models for the installed tool's first-run fix.
+#nullable enable
 using System;
 using System.Collections.Generic;
 using System.IO;

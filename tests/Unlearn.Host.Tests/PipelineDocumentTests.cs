@@ -194,6 +194,38 @@ public sealed class PipelineDocumentTests : IDisposable
     }
 
     [Fact]
+    public void SweepMappingValuesMergeIntoTheKeyAndNameTheKeysTheySet()
+    {
+        var path = _files.Write("methods.yaml",
+            "name: s\nunlearn:\n  method: ga\n  trainer:\n    lr: 1e-4\n    epochs: 2\n" +
+            "sweep:\n  unlearn:\n    - method: gd\n    - {method: rmu, trainer: {lr: 3e-3}}\n  seed: [0, 1]\n");
+        var runs = SweepExpander.Expand(PipelineDocument.Load(path));
+
+        Assert.Equal(["unlearn.method=gd,seed=0", "unlearn.method=gd,seed=1", "unlearn.method=rmu,unlearn.trainer.lr=3e-3,seed=0", "unlearn.method=rmu,unlearn.trainer.lr=3e-3,seed=1"],
+            runs.Select(r => r.Label));
+        Assert.Equal(["method-gd_seed-0", "method-gd_seed-1", "method-rmu_lr-3e-3_seed-0", "method-rmu_lr-3e-3_seed-1"], runs.Select(r => r.FolderName));
+        var gd = PipelineBinder.Bind(runs[0].Tree, path, []).Unlearn!;
+        var rmu = PipelineBinder.Bind(runs[2].Tree, path, []).Unlearn!;
+        Assert.Equal(("gd", 1e-4, 2.0), (gd.Method.Name, gd.Trainer.Lr, gd.Trainer.Epochs));
+        Assert.Equal(("rmu", 3e-3, 2.0), (rmu.Method.Name, rmu.Trainer.Lr, rmu.Trainer.Epochs)); // epochs kept from the base
+        Assert.Equal("unlearn.trainer.lr=3e-3,seed=0", Unlearn.Host.Reporting.Comparison.SettingOf(runs[2].Label));
+    }
+
+    [Fact]
+    public void SweepRefusesAnEmptyMappingAndKeepsFolderNamesDistinct()
+    {
+        var empty = _files.Write("empty-map.yaml", "name: p\nsweep:\n  unlearn: [{method: ga}, {}]\n");
+        var e = Assert.Throws<PipelineException>(() => SweepExpander.Expand(PipelineDocument.Load(empty)));
+        Assert.Equal("sweep.unlearn", e.KeyPath);
+        Assert.Contains("empty mapping", e.Message);
+        Assert.Equal(3, e.Location.Line);
+
+        var clash = _files.Write("clash.yaml", "name: p\nsweep:\n  description: ['a b', 'a_b', 'a/b']\n");
+        Assert.Equal(["description-a_b", "description-a_b_2", "description-a_b_3"],
+            SweepExpander.Expand(PipelineDocument.Load(clash)).Select(r => r.FolderName));
+    }
+
+    [Fact]
     public void NoSweepIsOneUnlabelledRunAndAnEmptyAxisIsRefused()
     {
         var plain = _files.Write("plain.yaml", "name: p\n");

@@ -61,6 +61,20 @@ public sealed class CompareSnapshotTests : IDisposable
     }
 
     [Fact]
+    public void OneSettingPerMethodHasNoSelectionColumn()
+    {
+        var output = new StringWriter();
+        Assert.Equal(ExitCodes.Success, CompareCommand.Run([Path.Combine(_sweep, "lr-1e-4"), _single], Path.Combine(_root, "compare-single"), null, charts: false, output));
+        var markdown = output.ToString();
+        Assert.DoesNotContain("selected", markdown);
+        Assert.DoesNotContain("**best**", markdown);
+        var calibrated = markdown[markdown.IndexOf("## Calibrated", StringComparison.Ordinal)..].Split('\n').Where(l => l.StartsWith('|')).ToList();
+        Assert.Equal(4, calibrated.Count);
+        Assert.All(calibrated, l => Assert.Equal(9, l.Count(c => c == '|'))); // 8 columns: no empty selection cell
+        Assert.StartsWith("| ga | unlearn.trainer.lr=1e-4 |", calibrated[2]);
+    }
+
+    [Fact]
     public void ExistingComparisonIsNeverOverwritten()
     {
         Assert.Equal(ExitCodes.Success, Compare(null).Code);

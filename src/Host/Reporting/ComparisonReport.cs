@@ -67,13 +67,22 @@ public static class ComparisonReport
         sb.Append('\n');
 
         var curveUsed = false;
+        // Selection only means something for a method compared over several settings; without one, no column for it.
+        var selecting = table.Rows.GroupBy(r => r.Method, StringComparer.Ordinal).Any(g => g.Count() >= 2);
         for (var t = 0; t < table.Taus.Count; t++)
         {
             var tau = table.Taus[t];
             sb.Append(CultureInfo.InvariantCulture, $"## Calibrated at τ = {tau:0.###}\n\n");
-            sb.Append("Each unlearned model mixed back toward θ_orig until its retain ES is τ × that of θ_orig (model mixing, α*). ");
-            sb.Append("**best**: the setting hyper-parameter selection picks for its method (lowest calibrated exact forget ES).\n\n");
-            sb.Append("| method | setting | run | α* | exact retain | exact forget | perturb retain | perturb forget | selected |\n|---|---|---|---:|---:|---:|---:|---:|---|\n");
+            sb.Append("Each unlearned model mixed back toward θ_orig until its retain ES is τ × that of θ_orig (model mixing, α*).");
+            if (selecting)
+            {
+                sb.Append(" **best**: the setting hyper-parameter selection picks for its method (lowest calibrated exact forget ES).\n\n");
+                sb.Append("| method | setting | run | α* | exact retain | exact forget | perturb retain | perturb forget | selected |\n|---|---|---|---:|---:|---:|---:|---:|---|\n");
+            }
+            else
+            {
+                sb.Append("\n\n| method | setting | run | α* | exact retain | exact forget | perturb retain | perturb forget |\n|---|---|---|---:|---:|---:|---:|---:|\n");
+            }
             foreach (var row in table.Rows)
             {
                 var c = row.Calibrated[t];
@@ -82,7 +91,7 @@ public static class ComparisonReport
                 sb.Append("| ").Append(row.Method).Append(" | ").Append(Escape(row.Setting)).Append(" | ").Append(row.Run).Append(" | ")
                   .Append(Alpha(c)).Append(mark).Append(" | ")
                   .Append(Cells(c.Values))
-                  .Append(" | ").Append(c.Selected ? "**best**" : "").Append(" |\n");
+                  .Append(selecting ? (c.Selected ? " | **best**" : " | ") : "").Append(" |\n");
             }
             sb.Append('\n');
         }
