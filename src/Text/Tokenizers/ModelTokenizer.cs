@@ -12,7 +12,7 @@ public enum TokenizerFormat
     BuiltInGpt2,
     /// <summary>GPT-2-style byte-level BPE from <c>vocab.json</c> + <c>merges.txt</c> or a BPE <c>tokenizer.json</c>.</summary>
     ByteLevelBpe,
-    /// <summary>SentencePiece (Llama) from <c>tokenizer.model</c>.</summary>
+    /// <summary>SentencePiece from <c>tokenizer.model</c>: BPE (Llama, Mistral) or unigram (T5-style).</summary>
     SentencePiece,
     /// <summary>A <see cref="CompactVocabulary"/> (<c>unlearn_vocab.json</c>).</summary>
     Compact,
@@ -190,7 +190,7 @@ public sealed class ModelTokenizer : ITokenizerView
         try
         {
             using var stream = File.OpenRead(modelPath);
-            tokenizer = LlamaTokenizer.Create(stream, addBeginOfSentence: false, addEndOfSentence: false);
+            tokenizer = SentencePieceTokenizer.Create(stream, false, false);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -202,9 +202,19 @@ public sealed class ModelTokenizer : ITokenizerView
         var pad = config.ResolveOptional(config.PadToken, config.PadId, ids, null) ?? eos.Id;
         var vocabSize = ids.Values.Max() + 1;
         return new ModelTokenizer(TokenizerFormat.SentencePiece, dir,
-            t => tokenizer.EncodeToIds(t, addBeginningOfSentence: false, addEndOfSentence: false),
+            t => MergeUnknownRuns(tokenizer.EncodeToIds(t, addBeginningOfSentence: false, addEndOfSentence: false), tokenizer.UnknownId),
             i => tokenizer.Decode(i, considerSpecialTokens: false),
             vocabSize, eos.Id, pad, bos, config.AddBos ?? true, tokenizer.AddDummyPrefix, [tokenizer.UnknownId]);
+    }
+
+    /// <summary>SentencePiece emits one unknown piece for a run of adjacent characters outside the vocabulary;
+    /// Microsoft.ML.Tokenizers emits one per character. Merging the runs gives the ids the model was trained on.</summary>
+    internal static IReadOnlyList<int> MergeUnknownRuns(IReadOnlyList<int> ids, int unknownId)
+    {
+        var merged = new List<int>(ids.Count);
+        foreach (var id in ids)
+            if (id != unknownId || merged.Count == 0 || merged[^1] != unknownId) merged.Add(id);
+        return merged;
     }
 
     private static Dictionary<string, int> AddedTokens(JsonObject tokenizerJson, string path)
