@@ -49,4 +49,36 @@ public sealed class SentencePieceFixtureTests
         Assert.True(tokenizer.AddBos);
         Assert.True(tokenizer.AddsDummyPrefix);
     }
+
+    [Fact]
+    public void Added_tokens_of_tokenizer_config_are_matched_before_the_model()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "unlearn-sp-added-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            File.Copy(Path.Combine(Root, "bpe", "tokenizer.model"), Path.Combine(dir, "tokenizer.model"));
+            File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), """
+                {"bos_token": "<s>", "eos_token": "<|end|>", "add_bos_token": true,
+                 "added_tokens_decoder": {"1": {"content": "<s>", "special": true}, "2": {"content": "</s>", "special": true},
+                                          "800": {"content": "<|user|>", "special": true}, "801": {"content": "<|end|>", "special": true}}}
+                """);
+            var tokenizer = ModelTokenizer.Load(dir);
+            var plain = ModelTokenizer.Load(Path.Combine(Root, "bpe"));
+            Assert.Equal(802, tokenizer.VocabSize);
+            Assert.Equal(801, tokenizer.EosId);
+            Assert.Equal(1, tokenizer.BosId);
+            var ids = tokenizer.Encode("<|user|>Hello world<|end|>");
+            Assert.Equal(800, ids[0]);
+            Assert.Equal(801, ids[^1]);
+            Assert.DoesNotContain(0, ids);
+            Assert.Equal("Hello world", tokenizer.Decode(ids).Trim());
+            // Without the config the same text is spelled out piece by piece.
+            Assert.DoesNotContain(800, plain.Encode("<|user|>Hello world"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

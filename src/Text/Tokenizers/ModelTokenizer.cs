@@ -186,17 +186,24 @@ public sealed class ModelTokenizer : ITokenizerView
 
     private static ModelTokenizer SentencePiece(string dir, string modelPath, SpecialTokenConfig config)
     {
+        // Added tokens (chat control tokens such as [INST] or <start_of_turn>) are matched in the text before the
+        // SentencePiece model sees it, as Hugging Face tokenizers do.
+        var added = File.Exists(Path.Combine(dir, "tokenizer.json"))
+            ? AddedTokens(ReadJsonObject(Path.Combine(dir, "tokenizer.json")), Path.Combine(dir, "tokenizer.json"))
+            : new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (token, id) in AddedTokensDecoder(Path.Combine(dir, "tokenizer_config.json"))) added.TryAdd(token, id);
         SentencePieceTokenizer tokenizer;
         try
         {
             using var stream = File.OpenRead(modelPath);
-            tokenizer = SentencePieceTokenizer.Create(stream, false, false);
+            tokenizer = SentencePieceTokenizer.Create(stream, false, false, added.Count == 0 ? null : added);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             throw new TokenizerException($"{modelPath}: not a readable SentencePiece model ({ex.Message})", ex);
         }
         var ids = new Dictionary<string, int>(tokenizer.Vocabulary, StringComparer.Ordinal);
+        foreach (var (token, id) in added) ids.TryAdd(token, id);
         var eos = config.ResolveEos(ids, tokenizer.EndOfSentenceToken, dir);
         var bos = config.ResolveOptional(config.BosToken, config.BosId, ids, tokenizer.BeginningOfSentenceId);
         var pad = config.ResolveOptional(config.PadToken, config.PadId, ids, null) ?? eos.Id;
@@ -204,7 +211,7 @@ public sealed class ModelTokenizer : ITokenizerView
         return new ModelTokenizer(TokenizerFormat.SentencePiece, dir,
             t => MergeUnknownRuns(tokenizer.EncodeToIds(t, addBeginningOfSentence: false, addEndOfSentence: false), tokenizer.UnknownId),
             i => tokenizer.Decode(i, considerSpecialTokens: false),
-            vocabSize, eos.Id, pad, bos, config.AddBos ?? true, tokenizer.AddDummyPrefix, [tokenizer.UnknownId]);
+            vocabSize, eos.Id, pad, bos, config.AddBos ?? true, tokenizer.AddDummyPrefix, [tokenizer.UnknownId, .. added.Values]);
     }
 
     /// <summary>SentencePiece emits one unknown piece for a run of adjacent characters outside the vocabulary;
@@ -227,6 +234,21 @@ public sealed class ModelTokenizer : ITokenizerView
             var id = entry?["id"]?.GetValue<int>();
             if (content is null || id is null) throw new TokenizerException($"{path}: an added_tokens entry lacks \"content\" or \"id\"");
             added[content] = id.Value;
+        }
+        return added;
+    }
+
+    /// <summary>The <c>added_tokens_decoder</c> of a tokenizer_config.json (id → {content, ...}), if the file has one.</summary>
+    private static Dictionary<string, int> AddedTokensDecoder(string path)
+    {
+        var added = new Dictionary<string, int>(StringComparer.Ordinal);
+        if (!File.Exists(path) || ReadJsonObject(path)["added_tokens_decoder"] is not JsonObject decoder) return added;
+        foreach (var (key, value) in decoder)
+        {
+            if (!int.TryParse(key, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
+                || value?["content"] is not JsonValue content || !content.TryGetValue<string>(out var text))
+                throw new TokenizerException($"{path}: added_tokens_decoder entry \"{key}\" needs an integer id as key and a \"content\" string");
+            added[text] = id;
         }
         return added;
     }
