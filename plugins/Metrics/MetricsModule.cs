@@ -24,7 +24,7 @@ public sealed class MetricsModule : IPluginModule
             o => new GeneratedExtractionStrengthMetric(o.Question));
         catalog.AddMetric<SimilarExtractionOptions>(
             new PluginInfo("es-similar", "Extraction Strength where a continuation counts as reproduced when its ROUGE-L recall reaches a threshold."),
-            o => new GeneratedExtractionStrengthMetric(o.Question, o.Threshold));
+            o => new GeneratedExtractionStrengthMetric(o.Question, o.Threshold, o.Stemmer));
         catalog.AddMetric<ExtractionStrengthOptions>(
             new PluginInfo("em", "Exact Memorisation: share of answer tokens whose teacher-forced argmax is the label."),
             o => new ExactMemorisationMetric(o.Question));

@@ -27,6 +27,10 @@ public sealed class SimilarExtractionOptions : IValidatableOptions
     [Description("ROUGE-L recall of the continuation against the rest of the answer at or above which it counts as reproduced.")]
     public double Threshold { get; init; } = 0.5;
 
+    /// <summary>Porter-stem the word tokens of the ROUGE-L recall, as rouge_score's <c>use_stemmer=True</c> (TOFU).</summary>
+    [Description("Porter-stem word tokens longer than 3 characters before the LCS, as rouge_score with use_stemmer=True (TOFU's setting); false compares unstemmed tokens.")]
+    public bool Stemmer { get; init; } = true;
+
     /// <inheritdoc />
     public IEnumerable<string> Validate()
     {
@@ -71,6 +75,7 @@ public sealed class GeneratedExtractionStrengthMetric : IMetric
 {
     private readonly QuestionField _question;
     private readonly double? _similarityThreshold;
+    private readonly bool _stem;
 
     /// <summary>Exact reproduction: the continuation must equal the remaining answer tokens.</summary>
     public GeneratedExtractionStrengthMetric(QuestionField question)
@@ -79,11 +84,13 @@ public sealed class GeneratedExtractionStrengthMetric : IMetric
     }
 
     /// <summary>Similar reproduction: the continuation's ROUGE-L recall against the decoded rest of the answer must
-    /// reach <paramref name="similarityThreshold"/>.</summary>
-    public GeneratedExtractionStrengthMetric(QuestionField question, double similarityThreshold)
+    /// reach <paramref name="similarityThreshold"/>; the recall is on Porter-stemmed word tokens when
+    /// <paramref name="stem"/> (rouge_score's <c>use_stemmer=True</c>, the default of <c>es-similar</c>).</summary>
+    public GeneratedExtractionStrengthMetric(QuestionField question, double similarityThreshold, bool stem = true)
     {
         _question = question;
         _similarityThreshold = similarityThreshold;
+        _stem = stem;
     }
 
     /// <inheritdoc />
@@ -125,6 +132,6 @@ public sealed class GeneratedExtractionStrengthMetric : IMetric
         var gold = context.Tokenizer.Decode(rest);
         // A rest with no words (say a final ".") leaves nothing to recall: it counts as reproduced.
         if (RougeL.Tokenize(gold).Count == 0) return true;
-        return RougeL.Recall(context.Tokenizer.Decode(continuation), gold) >= threshold;
+        return RougeL.Recall(context.Tokenizer.Decode(continuation), gold, _stem) >= threshold;
     }
 }

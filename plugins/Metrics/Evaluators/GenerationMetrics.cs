@@ -9,6 +9,10 @@ public sealed class RougeOptions : IValidatableOptions
     [Description("Maximum number of new tokens in the greedy generation.")]
     public int MaxNewTokens { get; init; } = 200;
 
+    /// <summary>Porter-stem the word tokens, as rouge_score's <c>use_stemmer=True</c> (TOFU).</summary>
+    [Description("Porter-stem word tokens longer than 3 characters before the LCS, as rouge_score with use_stemmer=True (TOFU's setting); false compares unstemmed tokens.")]
+    public bool Stemmer { get; init; } = true;
+
     /// <inheritdoc />
     public IEnumerable<string> Validate()
     {
@@ -16,7 +20,8 @@ public sealed class RougeOptions : IValidatableOptions
     }
 }
 
-/// <summary>ROUGE-L recall of the greedy generation for each question against the gold answer; aggregate: the mean.</summary>
+/// <summary>ROUGE-L recall of the greedy generation for each question against the gold answer, on Porter-stemmed tokens
+/// unless <see cref="RougeOptions.Stemmer"/> is off; aggregate: the mean.</summary>
 public sealed class RougeMetric(RougeOptions options) : IMetric
 {
     /// <inheritdoc />
@@ -25,7 +30,7 @@ public sealed class RougeMetric(RougeOptions options) : IMetric
         ArgumentNullException.ThrowIfNull(context);
         var items = SplitScoring.NonEmptyItems(context, "rouge-l");
         var generated = context.Generate(items.Select(i => i.Question).ToList(), options.MaxNewTokens);
-        var values = items.Select((item, i) => RougeL.Recall(generated[i].Text, item.Answer)).ToList();
+        var values = items.Select((item, i) => RougeL.Recall(generated[i].Text, item.Answer, options.Stemmer)).ToList();
         return new MetricResult(Aggregates.Mean(values), values);
     }
 }
