@@ -237,4 +237,41 @@ public sealed class EndToEndTests(TinyRunFixture fixture) : IClassFixture<TinyRu
         // Ascent raises the forget NLL above the original model's.
         Assert.True(metrics[("unlearned", "forget", "mean-nll")] > metrics[("original", "forget", "mean-nll")]);
     }
+
+    [Fact]
+    public void EvalCommandEvaluatesAModelFolderWithItsChatTemplate()
+    {
+        var first = Folder(fixture.First);
+        var target = Json(Path.Combine(first, "manifest.json")).GetProperty("models").GetProperty("original").GetString()!;
+        var dataLine = File.ReadLines(Path.Combine(first, "run.log")).First(l => l.Contains("] data: ", StringComparison.Ordinal));
+        var data = System.Text.RegularExpressions.Regex.Match(dataLine, @"\] data: (.+) \(").Groups[1].Value;
+        Assert.True(Directory.Exists(data), dataLine);
+        string[] Eval(string model, string outFolder) =>
+            ["eval", "--model", model, "--data", data, "--splits", "forget10_perturbed,retain_perturbed", "--metrics", "es,perplexity",
+             "--out", Path.Combine(fixture.Root, outFolder)];
+
+        // The trained folder as it is: the run's own numbers come back.
+        var plain = Folder(ToolProcess.Run(fixture.Cache, Eval(target, "eval-plain")));
+        var plainMetrics = Metrics(plain);
+        Assert.Equal(Metrics(first)[("original", "forget", "es")], plainMetrics[("original", "forget10_perturbed", "es")], 6);
+        Assert.Equal(["original"], Json(Path.Combine(plain, "summary.json")).GetProperty("metrics").EnumerateArray()
+            .Select(m => m.GetProperty("model").GetString()).Distinct());
+
+        // A copy with a chat template: the prompts change, so the numbers change (the model was trained on the text template).
+        var chatModel = Path.Combine(fixture.Root, "chat-model");
+        Directory.CreateDirectory(chatModel);
+        foreach (var file in Directory.EnumerateFiles(target)) File.Copy(file, Path.Combine(chatModel, Path.GetFileName(file)));
+        File.WriteAllText(Path.Combine(chatModel, "chat_template.jinja"),
+            "{% for m in messages %}{{ m['role'] | capitalize }}: {{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}Answer:{% endif %}");
+        var chat = Folder(ToolProcess.Run(fixture.Cache, Eval(chatModel, "eval-chat")));
+        Assert.Contains($"prompt: chat template from {Path.Combine(chatModel, "chat_template.jinja")}", File.ReadAllText(Path.Combine(chat, "run.log")));
+        var chatMetrics = Metrics(chat);
+        Assert.NotEqual(plainMetrics[("original", "forget10_perturbed", "perplexity")], chatMetrics[("original", "forget10_perturbed", "perplexity")], 4);
+
+        // A broken template stops the command with exit code 2 and names the file and line; no run folder is left.
+        File.WriteAllText(Path.Combine(chatModel, "chat_template.jinja"), "{% for m in messages %}\n{{ m['content'] }}\n");
+        var broken = ToolProcess.Run(fixture.Cache, Eval(chatModel, "eval-broken"));
+        Assert.True(broken.ExitCode == ExitCodes.BadInput, broken.ToString());
+        Assert.Contains(Path.Combine(chatModel, "chat_template.jinja") + ":1:", broken.StdErr);
+    }
 }

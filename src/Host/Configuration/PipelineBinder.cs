@@ -71,12 +71,21 @@ public static class PipelineBinder
             path == null ? null : Path.GetFullPath(Path.Combine(baseDir, path)),
             s.String("architecture", "tiny")!,
             retain == null ? null : Path.GetFullPath(Path.Combine(baseDir, retain)),
-            s.String("template", "Question: {question}\nAnswer: {answer}")!,
-            s.Int("max_length", 128, min: 8));
-        if (!spec.Template.Contains("{question}", StringComparison.Ordinal) || !spec.Template.Contains("{answer}", StringComparison.Ordinal))
-            throw new PipelineException(s.LocationOf("template"), s.Path + ".template", "the template must contain {question} and {answer}.");
-        if (!spec.Template.EndsWith("{answer}", StringComparison.Ordinal))
+            s.String("template", PromptTemplates.Auto)!,
+            s.Int("max_length", 128, min: 8),
+            s.String("system_prompt"));
+        var isChat = spec.Template is PromptTemplates.Auto or PromptTemplates.Chat;
+        if (!isChat && (!spec.Template.Contains("{question}", StringComparison.Ordinal) || !spec.Template.Contains("{answer}", StringComparison.Ordinal)))
+            throw new PipelineException(s.LocationOf("template"), s.Path + ".template",
+                $"the template must be '{PromptTemplates.Auto}', '{PromptTemplates.Chat}' or a text containing {{question}} and {{answer}}.");
+        if (!isChat && !spec.Template.EndsWith("{answer}", StringComparison.Ordinal))
             throw new PipelineException(s.LocationOf("template"), s.Path + ".template", "the template must end with {answer} (the answer is what the model continues).");
+        if (spec.Template == PromptTemplates.Chat && spec.Path == null)
+            throw new PipelineException(s.LocationOf("template"), s.Path + ".template",
+                "template 'chat' uses the chat template of the model folder, but there is no model.path (built-in models have none). Set model.path or remove the template key.");
+        if (spec.SystemPrompt != null && !isChat)
+            throw new PipelineException(s.LocationOf("system_prompt"), s.Path + ".system_prompt",
+                "system_prompt is used only with a chat template; set template to 'chat' (or 'auto') or remove system_prompt.");
         s.RejectUnknownKeys();
         return spec;
     }

@@ -9,9 +9,11 @@ public sealed record PluginUse(string Name, ConfigMap? Options, string KeyPath, 
 /// <param name="Path">A Hugging Face model folder (config.json, model.safetensors, tokenizer files), or null for a built-in architecture.</param>
 /// <param name="Architecture">Built-in architecture for models trained from scratch ("tiny", "small").</param>
 /// <param name="RetainPath">An existing retain model folder (trained without the forget set), if the user has one.</param>
-/// <param name="Template">Prompt template with {question} and {answer}.</param>
+/// <param name="Template">"auto" (the model folder's chat template if it has one, else the default text template),
+/// "chat" (the folder's chat template, required), or a text template with {question} and {answer}.</param>
 /// <param name="MaxLength">Longest tokenised sequence.</param>
-public sealed record ModelSpec(string? Path, string Architecture, string? RetainPath, string Template, int MaxLength);
+/// <param name="SystemPrompt">A system message put before the question when a chat template is used.</param>
+public sealed record ModelSpec(string? Path, string Architecture, string? RetainPath, string Template, int MaxLength, string? SystemPrompt = null);
 
 /// <summary>The <c>data</c> section: where the TOFU-schema files are and which split plays which role.</summary>
 /// <param name="Folder">A folder of TOFU files, or null for the built-in world.</param>

@@ -53,7 +53,9 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
         if (learned.RetainKey != null) stageKeys["retain"] = learned.RetainKey;
 
         var tokenizer = ModelTokenizer.Load(learned.TargetDir);
-        var encoder = new BatchEncoder(tokenizer, new PromptTemplate(spec.Model.Template), spec.Model.MaxLength);
+        var template = PromptTemplates.Resolve(spec.Model, learned.TargetDir);
+        if (template.Chat is { } chat) log.Info($"prompt: chat template from {chat.Origin} ({template.Text})");
+        var encoder = new BatchEncoder(tokenizer, template, spec.Model.MaxLength);
         var metricInstances = new Dictionary<string, MetricInstance>(StringComparer.Ordinal);
         foreach (var (use, plugin) in metrics)
             metricInstances.TryAdd(use.Plugin.Name, new MetricInstance(use.Plugin.Name, PluginRegistry.CreateWithOptions<IMetric>(plugin.Descriptor, plugin.Options)));

@@ -60,11 +60,12 @@ public static class LearnStage
 
     private static (string Dir, string Key) TrainBase(PipelineSpec spec, RunData data, IReadOnlyList<QaItem> general, StageCache cache, RunLog log, List<StageTiming> timings, CancellationToken ct)
     {
-        var key = StageCache.Key("base", 1, data.Key, spec.Model.Architecture, spec.Model.Template, spec.Model.MaxLength, Describe(spec.Learn.Base), spec.Seed);
+        var template = PromptTemplates.Resolve(spec.Model, null);
+        var key = StageCache.Key("base", 1, data.Key, spec.Model.Architecture, template.Text, spec.Model.MaxLength, Describe(spec.Learn.Base), spec.Seed);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var (dir, reused) = cache.GetOrBuild("models", key, staging =>
         {
-            var vocabulary = CompactVocabulary.BuildForQa(data.Splits.Values.SelectMany(split => split.Items), new PromptTemplate(spec.Model.Template));
+            var vocabulary = CompactVocabulary.BuildForQa(data.Splits.Values.SelectMany(split => split.Items), template);
             var config = TransformerConfig.BuiltIn(spec.Model.Architecture, vocabulary.Count) with
             {
                 EosTokenId = CompactVocabulary.EosId, PadTokenId = CompactVocabulary.PadId,
@@ -72,7 +73,7 @@ public static class LearnStage
             };
             using var model = CausalLM.Create(config, spec.Seed);
             var tokenizer = ModelTokenizer.FromCompact(vocabulary);
-            var encoder = new BatchEncoder(tokenizer, new PromptTemplate(spec.Model.Template), spec.Model.MaxLength);
+            var encoder = new BatchEncoder(tokenizer, template, spec.Model.MaxLength);
             log.Info($"learn/base: {spec.Model.Architecture} model, {model.ParameterCount:N0} parameters, vocabulary {vocabulary.Count}, {general.Count} general-knowledge items");
             var result = SupervisedTraining.Train(model, encoder, general, spec.Learn.Base, spec.Seed, Path.Combine(staging, "checkpoint"), log.TrainingProgress("learn/base"), ct);
             SaveModel(model, vocabulary, staging, result);
@@ -84,13 +85,14 @@ public static class LearnStage
 
     private static (string Dir, string Key) FineTune(string role, string fromDir, string fromKey, IReadOnlyList<QaItem> items, PipelineSpec spec, RunData data, StageCache cache, RunLog log, List<StageTiming> timings, CancellationToken ct)
     {
-        var key = StageCache.Key("finetune", 1, fromKey, data.Key, role, items.Count, spec.Data.Forget, spec.Model.Template, spec.Model.MaxLength, Describe(spec.Learn.Target), spec.Seed);
+        var template = PromptTemplates.Resolve(spec.Model, fromDir);
+        var key = StageCache.Key("finetune", 1, fromKey, data.Key, role, items.Count, spec.Data.Forget, template.Text, spec.Model.MaxLength, Describe(spec.Learn.Target), spec.Seed);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var (dir, reused) = cache.GetOrBuild("models", key, staging =>
         {
             using var model = CausalLM.Load(fromDir);
             var tokenizer = ModelTokenizer.Load(fromDir);
-            var encoder = new BatchEncoder(tokenizer, new PromptTemplate(spec.Model.Template), spec.Model.MaxLength);
+            var encoder = new BatchEncoder(tokenizer, template, spec.Model.MaxLength);
             log.Info($"learn/{role}: fine-tuning on {items.Count} items");
             var result = SupervisedTraining.Train(model, encoder, items, spec.Learn.Target, spec.Seed + (role == "retain" ? 1 : 0), Path.Combine(staging, "checkpoint"), log.TrainingProgress("learn/" + role), ct);
             model.Save(staging);

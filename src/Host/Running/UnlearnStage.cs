@@ -35,7 +35,7 @@ public static class UnlearnStage
 
     /// <summary>The stage key.</summary>
     public static string Key(PipelineSpec spec, LearnedModels models, RunData data, ResolvedPlugin method, IReadOnlyList<ResolvedPlugin> controls) =>
-        StageCache.Key("unlearn", 1, models.TargetKey, data.Key, spec.Data.Forget, spec.Model.Template, spec.Model.MaxLength,
+        StageCache.Key("unlearn", 1, models.TargetKey, data.Key, spec.Data.Forget, PromptTemplates.Resolve(spec.Model, models.TargetDir).Text, spec.Model.MaxLength,
             method.Descriptor.Name, method.OptionsJson, method.Descriptor.Assembly.Sha256,
             LearnStage.Describe(spec.Unlearn!.Trainer), spec.Unlearn.RetainBatchSize, spec.Seed,
             controls.Select(c => new[] { c.Descriptor.Name, c.OptionsJson, c.Descriptor.Assembly.Sha256 }).ToList());
@@ -59,7 +59,7 @@ public static class UnlearnStage
         var forget = data.Get("train_forget", spec.Data);
         var retainItems = data.Splits.TryGetValue("train_retain", out var r) ? r.Items : [];
         var tokenizer = ModelTokenizer.Load(models.TargetDir);
-        var encoder = new BatchEncoder(tokenizer, new PromptTemplate(spec.Model.Template), spec.Model.MaxLength);
+        var encoder = new BatchEncoder(tokenizer, PromptTemplates.Resolve(spec.Model, models.TargetDir), spec.Model.MaxLength);
         using var model = CausalLM.Load(models.TargetDir);
         var objective = PluginRegistry.CreateWithOptions<IObjective>(method.Descriptor, method.Options);
         var needs = objective.Needs;

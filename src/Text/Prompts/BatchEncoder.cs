@@ -24,7 +24,8 @@ public sealed class BatchEncoder : IBatchEncoder
     /// <param name="template">The prompt template; null for <see cref="PromptTemplate.Default"/>.</param>
     /// <param name="maxLength">Longest sequence in tokens (at least 2).</param>
     /// <param name="bosId">An id put before every prompt (Llama-style models), or null for none. When null and the
-    /// tokenizer is a <see cref="ModelTokenizer"/> whose folder asks for a BOS, its BOS is used.</param>
+    /// tokenizer is a <see cref="ModelTokenizer"/> whose folder asks for a BOS, or the template is a chat template that
+    /// starts with the BOS token, the tokenizer's BOS is used.</param>
     public BatchEncoder(ITokenizerView tokenizer, PromptTemplate? template = null, int maxLength = DefaultMaxLength, int? bosId = null)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -32,7 +33,8 @@ public sealed class BatchEncoder : IBatchEncoder
         Tokenizer = tokenizer;
         Template = template ?? PromptTemplate.Default;
         MaxLength = maxLength;
-        BosId = bosId ?? (tokenizer is ModelTokenizer { AddBos: true, BosId: { } b } ? b : null);
+        BosId = bosId ?? (tokenizer is ModelTokenizer { BosId: { } b } modelTokenizer
+            && (modelTokenizer.AddBos || Template.Chat is { StartsWithBos: true }) ? b : null);
         _answerWithoutSeparator = tokenizer is ModelTokenizer { AddsDummyPrefix: true };
     }
 

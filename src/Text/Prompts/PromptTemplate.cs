@@ -8,6 +8,8 @@ namespace Unlearn.Text;
 /// the answer part of "Me." is <c>" Me."</c> (one space, then the answer), so prompt + answer part is the
 /// whole text <c>"Question: Who?\nAnswer: Me."</c>. Generation starts from the prompt; a model continues with
 /// the separator and the answer. Backslash sequences are not interpreted: a newline must be a real newline.</para></summary>
+/// <para>A template may instead wrap a model's <see cref="ChatTemplate"/> (<see cref="FromChat"/>): the prompt is the
+/// rendered conversation up to the assistant's turn and the answer part is the answer itself.</para>
 public sealed class PromptTemplate : IEquatable<PromptTemplate>
 {
     /// <summary>The template of the reference experiments (TOFU, Phi-1.5).</summary>
@@ -18,6 +20,7 @@ public sealed class PromptTemplate : IEquatable<PromptTemplate>
 
     private readonly string _beforeQuestion;
     private readonly string _afterQuestion;
+    private readonly string? _systemPrompt;
 
     /// <summary>Parses a template.</summary>
     /// <exception cref="ArgumentException">A placeholder is missing or repeated, or the answer placeholder is not at
@@ -39,17 +42,40 @@ public sealed class PromptTemplate : IEquatable<PromptTemplate>
         AnswerSeparator = between[trimmed.Length..];
     }
 
+    private PromptTemplate(ChatTemplate chat, string? systemPrompt)
+    {
+        Chat = chat;
+        _systemPrompt = systemPrompt;
+        _beforeQuestion = _afterQuestion = "";
+        AnswerSeparator = "";
+        Text = $"chat template {chat.Hash}" + (string.IsNullOrEmpty(systemPrompt) ? "" : $", system prompt \"{Escape(systemPrompt)}\"");
+    }
+
+    /// <summary>A template that renders a model's chat template: the prompt is an optional system message and the
+    /// question as the user's turn, followed by the generation prompt; the answer part is the bare answer (the
+    /// encoder adds EOS, which chat models' tokenizer configs set to their end-of-turn token).</summary>
+    public static PromptTemplate FromChat(ChatTemplate chat, string? systemPrompt = null)
+    {
+        ArgumentNullException.ThrowIfNull(chat);
+        return new PromptTemplate(chat, systemPrompt);
+    }
+
+    /// <summary>The chat template this prompt template renders, or null for a text template.</summary>
+    public ChatTemplate? Chat { get; }
+
     /// <summary>The default template, <see cref="DefaultText"/>.</summary>
     public static PromptTemplate Default { get; } = new(DefaultText);
 
-    /// <summary>The template text as given.</summary>
+    /// <summary>The template text as given (for a chat template: its hash and the system prompt, an identity for
+    /// stage keys and reports).</summary>
     public string Text { get; }
 
     /// <summary>The whitespace between the prompt and the answer (" " for the default template).</summary>
     public string AnswerSeparator { get; }
 
     /// <summary>The prompt for a question: the template up to the answer placeholder, trailing whitespace removed.</summary>
-    public string FormatPrompt(string question) => _beforeQuestion + question + _afterQuestion;
+    public string FormatPrompt(string question) =>
+        Chat is { } chat ? chat.RenderPrompt(question, _systemPrompt) : _beforeQuestion + question + _afterQuestion;
 
     /// <summary>The answer part: <see cref="AnswerSeparator"/> followed by the answer.</summary>
     public string FormatAnswer(string answer) => AnswerSeparator + answer;
