@@ -111,4 +111,11 @@ public sealed class ChatTemplateTests : IDisposable
         Assert.StartsWith("chat template ", chat.Text);
         Assert.Equal("", chat.AnswerSeparator);
     }
+
+    [Fact]
+    public void Templates_that_print_the_date_see_a_fixed_one()
+    {
+        var chat = ChatTemplate.FromText("Today: {{ strftime_now('%d %b %Y') }}\n{{ messages[0]['content'] }}", "test");
+        Assert.Equal("Today: 26 Jul 2024\nWho?", chat.RenderPrompt("Who?", null));
+    }
 }

@@ -86,7 +86,20 @@ public sealed class ChatTemplate
             ["bos_token"] = BosToken ?? "",
             ["eos_token"] = EosToken ?? "",
         };
-        return _template.Render(variables);
+        return _template.Render(variables, FixedClock.Instance);
+    }
+
+    /// <summary>The date templates see through <c>strftime_now</c>: fixed, so a prompt (and so every trained model and
+    /// metric) never depends on the day of the run. It is the fallback date of Llama 3.1's own template.</summary>
+    public static DateTimeOffset TemplateDate { get; } = new(2024, 7, 26, 0, 0, 0, TimeSpan.Zero);
+
+    private sealed class FixedClock : TimeProvider
+    {
+        public static FixedClock Instance { get; } = new();
+
+        public override DateTimeOffset GetUtcNow() => TemplateDate;
+
+        public override TimeZoneInfo LocalTimeZone => TimeZoneInfo.Utc;
     }
 
     /// <summary>The generation prompt for one question (an optional system message, then the question as the user's
