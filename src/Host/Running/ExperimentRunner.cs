@@ -47,14 +47,16 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
         stageKeys["data"] = data.Key;
         log.Info($"data: {data.Folder} ({string.Join(", ", data.Splits.Select(s => $"{s.Key}={s.Value.Items.Count}"))})");
 
-        var learned = LearnStage.Run(spec, data, cache, log, ct);
+        // Every stage formats prompts alike: the template comes from model.path, whose tokenizer files the fine-tuned
+        // models carry; resolved before any training, so a broken chat template stops the run at once.
+        var template = PromptTemplates.Resolve(spec.Model, spec.Model.Path);
+        if (template.Chat is { } chat) log.Info($"prompt: chat template from {chat.Origin} ({template.Text})");
+        var learned = LearnStage.Run(spec, template, data, cache, log, ct);
         timings.AddRange(learned.Timings);
         stageKeys["target"] = learned.TargetKey;
         if (learned.RetainKey != null) stageKeys["retain"] = learned.RetainKey;
 
         var tokenizer = ModelTokenizer.Load(learned.TargetDir);
-        var template = PromptTemplates.Resolve(spec.Model, learned.TargetDir);
-        if (template.Chat is { } chat) log.Info($"prompt: chat template from {chat.Origin} ({template.Text})");
         var encoder = new BatchEncoder(tokenizer, template, spec.Model.MaxLength);
         var metricInstances = new Dictionary<string, MetricInstance>(StringComparer.Ordinal);
         foreach (var (use, plugin) in metrics)
@@ -78,7 +80,7 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
         if (method != null)
         {
             clock.Restart();
-            var (dir, key, record, reused) = UnlearnStage.Run(spec, learned, data, cache, method, controls,
+            var (dir, key, record, reused) = UnlearnStage.Run(spec, template, learned, data, cache, method, controls,
                 (model, tok, enc, maxItems) => Setup(maxItems), log, ct);
             timings.Add(new StageTiming("unlearn", clock.Elapsed.TotalSeconds, reused));
             folders[ModelRoles.Unlearned] = dir;

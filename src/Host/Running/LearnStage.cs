@@ -20,7 +20,13 @@ public sealed record StageTiming(string Stage, double Seconds, bool Cached);
 public static class LearnStage
 {
     /// <summary>Runs (or reuses) the learn stage.</summary>
-    public static LearnedModels Run(PipelineSpec spec, RunData data, StageCache cache, RunLog log, CancellationToken ct)
+    /// <param name="spec">The pipeline.</param>
+    /// <param name="template">How prompts are formatted (see <see cref="PromptTemplates.Resolve"/>).</param>
+    /// <param name="data">The run's data.</param>
+    /// <param name="cache">The stage cache.</param>
+    /// <param name="log">The run log.</param>
+    /// <param name="ct">Stops training at the next step.</param>
+    public static LearnedModels Run(PipelineSpec spec, PromptTemplate template, RunData data, StageCache cache, RunLog log, CancellationToken ct)
     {
         var timings = new List<StageTiming>();
         switch (spec.Learn.Recipe)
@@ -35,32 +41,31 @@ public static class LearnStage
                 ModelFolder.Check(spec.Model.Path!, "model.path");
                 var baseKey = StageCache.Key("model", spec.Model.Path, ModelFolder.Stamp(spec.Model.Path!));
                 var full = data.Get("full", spec.Data).Items;
-                var target = FineTune("target", spec.Model.Path!, baseKey, full, spec, data, cache, log, timings, ct);
+                var target = FineTune("target", spec.Model.Path!, baseKey, full, spec, template, data, cache, log, timings, ct);
                 (string Dir, string Key)? retain = null;
                 if (spec.Learn.TrainRetainModel)
-                    retain = FineTune("retain", spec.Model.Path!, baseKey, data.Get("train_retain", spec.Data).Items, spec, data, cache, log, timings, ct);
+                    retain = FineTune("retain", spec.Model.Path!, baseKey, data.Get("train_retain", spec.Data).Items, spec, template, data, cache, log, timings, ct);
                 return new LearnedModels(target.Dir, target.Key, retain?.Dir ?? spec.Model.RetainPath, retain?.Key, timings);
             }
             default:
             {
                 var general = data.Get("general", spec.Data).Items;
-                var baseModel = TrainBase(spec, data, general, cache, log, timings, ct);
+                var baseModel = TrainBase(spec, template, data, general, cache, log, timings, ct);
                 var full = data.Get("full", spec.Data).Items.Concat(general).ToList();
-                var target = FineTune("target", baseModel.Dir, baseModel.Key, full, spec, data, cache, log, timings, ct);
+                var target = FineTune("target", baseModel.Dir, baseModel.Key, full, spec, template, data, cache, log, timings, ct);
                 (string Dir, string Key)? retain = null;
                 if (spec.Learn.TrainRetainModel)
                 {
                     var retainItems = data.Get("train_retain", spec.Data).Items.Concat(general).ToList();
-                    retain = FineTune("retain", baseModel.Dir, baseModel.Key, retainItems, spec, data, cache, log, timings, ct);
+                    retain = FineTune("retain", baseModel.Dir, baseModel.Key, retainItems, spec, template, data, cache, log, timings, ct);
                 }
                 return new LearnedModels(target.Dir, target.Key, retain?.Dir ?? spec.Model.RetainPath, retain?.Key, timings);
             }
         }
     }
 
-    private static (string Dir, string Key) TrainBase(PipelineSpec spec, RunData data, IReadOnlyList<QaItem> general, StageCache cache, RunLog log, List<StageTiming> timings, CancellationToken ct)
+    private static (string Dir, string Key) TrainBase(PipelineSpec spec, PromptTemplate template, RunData data, IReadOnlyList<QaItem> general, StageCache cache, RunLog log, List<StageTiming> timings, CancellationToken ct)
     {
-        var template = PromptTemplates.Resolve(spec.Model, null);
         var key = StageCache.Key("base", 1, data.Key, spec.Model.Architecture, template.Text, spec.Model.MaxLength, Describe(spec.Learn.Base), spec.Seed);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var (dir, reused) = cache.GetOrBuild("models", key, staging =>
@@ -83,9 +88,8 @@ public static class LearnStage
         return (dir, key);
     }
 
-    private static (string Dir, string Key) FineTune(string role, string fromDir, string fromKey, IReadOnlyList<QaItem> items, PipelineSpec spec, RunData data, StageCache cache, RunLog log, List<StageTiming> timings, CancellationToken ct)
+    private static (string Dir, string Key) FineTune(string role, string fromDir, string fromKey, IReadOnlyList<QaItem> items, PipelineSpec spec, PromptTemplate template, RunData data, StageCache cache, RunLog log, List<StageTiming> timings, CancellationToken ct)
     {
-        var template = PromptTemplates.Resolve(spec.Model, fromDir);
         var key = StageCache.Key("finetune", 1, fromKey, data.Key, role, items.Count, spec.Data.Forget, template.Text, spec.Model.MaxLength, Describe(spec.Learn.Target), spec.Seed);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var (dir, reused) = cache.GetOrBuild("models", key, staging =>

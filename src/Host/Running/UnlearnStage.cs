@@ -34,32 +34,32 @@ public static class UnlearnStage
     public const string RecordFile = "unlearn.json";
 
     /// <summary>The stage key.</summary>
-    public static string Key(PipelineSpec spec, LearnedModels models, RunData data, ResolvedPlugin method, IReadOnlyList<ResolvedPlugin> controls) =>
-        StageCache.Key("unlearn", 1, models.TargetKey, data.Key, spec.Data.Forget, PromptTemplates.Resolve(spec.Model, models.TargetDir).Text, spec.Model.MaxLength,
+    public static string Key(PipelineSpec spec, PromptTemplate template, LearnedModels models, RunData data, ResolvedPlugin method, IReadOnlyList<ResolvedPlugin> controls) =>
+        StageCache.Key("unlearn", 1, models.TargetKey, data.Key, spec.Data.Forget, template.Text, spec.Model.MaxLength,
             method.Descriptor.Name, method.OptionsJson, method.Descriptor.Assembly.Sha256,
             LearnStage.Describe(spec.Unlearn!.Trainer), spec.Unlearn.RetainBatchSize, spec.Seed,
             controls.Select(c => new[] { c.Descriptor.Name, c.OptionsJson, c.Descriptor.Assembly.Sha256 }).ToList());
 
     /// <summary>Runs (or reuses) the stage; returns the unlearned model folder and its record.</summary>
-    public static (string Dir, string Key, UnlearnRecord Record, bool Reused) Run(PipelineSpec spec, LearnedModels models, RunData data, StageCache cache,
+    public static (string Dir, string Key, UnlearnRecord Record, bool Reused) Run(PipelineSpec spec, PromptTemplate template, LearnedModels models, RunData data, StageCache cache,
         ResolvedPlugin method, IReadOnlyList<ResolvedPlugin> controls, Func<CausalLM, ITokenizerView, IBatchEncoder, int?, EvaluationSetup> probeSetup,
         RunLog log, CancellationToken ct)
     {
-        var key = Key(spec, models, data, method, controls);
-        var (dir, reused) = cache.GetOrBuild("unlearned", key, staging => Build(spec, models, data, method, controls, probeSetup, staging, log, ct));
+        var key = Key(spec, template, models, data, method, controls);
+        var (dir, reused) = cache.GetOrBuild("unlearned", key, staging => Build(spec, template, models, data, method, controls, probeSetup, staging, log, ct));
         if (reused) log.Info($"unlearn: reused {dir}");
         var record = JsonSerializer.Deserialize<UnlearnRecord>(File.ReadAllText(Path.Combine(dir, RecordFile)))!;
         return (dir, key, record, reused);
     }
 
-    private static void Build(PipelineSpec spec, LearnedModels models, RunData data, ResolvedPlugin method, IReadOnlyList<ResolvedPlugin> controls,
+    private static void Build(PipelineSpec spec, PromptTemplate template, LearnedModels models, RunData data, ResolvedPlugin method, IReadOnlyList<ResolvedPlugin> controls,
         Func<CausalLM, ITokenizerView, IBatchEncoder, int?, EvaluationSetup> probeSetup, string staging, RunLog log, CancellationToken ct)
     {
         var settings = spec.Unlearn!.Trainer;
         var forget = data.Get("train_forget", spec.Data);
         var retainItems = data.Splits.TryGetValue("train_retain", out var r) ? r.Items : [];
         var tokenizer = ModelTokenizer.Load(models.TargetDir);
-        var encoder = new BatchEncoder(tokenizer, PromptTemplates.Resolve(spec.Model, models.TargetDir), spec.Model.MaxLength);
+        var encoder = new BatchEncoder(tokenizer, template, spec.Model.MaxLength);
         using var model = CausalLM.Load(models.TargetDir);
         var objective = PluginRegistry.CreateWithOptions<IObjective>(method.Descriptor, method.Options);
         var needs = objective.Needs;

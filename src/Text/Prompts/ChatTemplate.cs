@@ -16,6 +16,7 @@ public sealed class ChatTemplate
         ["chat_template.jinja", "chat_template.json", "tokenizer_config.json (chat_template)"];
 
     private readonly JinjaTemplate _template;
+    private readonly Lazy<bool> _startsWithBos;
 
     private ChatTemplate(string source, string origin, string? bosToken, string? eosToken)
     {
@@ -25,6 +26,8 @@ public sealed class ChatTemplate
         EosToken = eosToken;
         _template = JinjaTemplate.Parse(source, origin);
         Hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(source)))[..16];
+        _startsWithBos = new(() => BosToken is { Length: > 0 } bos
+            && Render([("user", "x")], addGenerationPrompt: true).StartsWith(bos, StringComparison.Ordinal));
     }
 
     /// <summary>The template text.</summary>
@@ -114,9 +117,8 @@ public sealed class ChatTemplate
         return BosToken is { Length: > 0 } bos && text.StartsWith(bos, StringComparison.Ordinal) ? text[bos.Length..] : text;
     }
 
-    /// <summary>True when the template writes the BOS token at the start of a conversation.</summary>
-    public bool StartsWithBos =>
-        BosToken is { Length: > 0 } bos && Render([("user", "x")], addGenerationPrompt: true).StartsWith(bos, StringComparison.Ordinal);
+    /// <summary>True when the template writes the BOS token at the start of a conversation (rendered once).</summary>
+    public bool StartsWithBos => _startsWithBos.Value;
 
     private static string? TemplateText(JsonNode? node, string path) => node switch
     {

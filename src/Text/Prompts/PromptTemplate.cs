@@ -7,9 +7,9 @@ namespace Unlearn.Text;
 /// <c>Question: {question}\nAnswer: {answer}</c>, the prompt of "Who?" is <c>"Question: Who?\nAnswer:"</c> and
 /// the answer part of "Me." is <c>" Me."</c> (one space, then the answer), so prompt + answer part is the
 /// whole text <c>"Question: Who?\nAnswer: Me."</c>. Generation starts from the prompt; a model continues with
-/// the separator and the answer. Backslash sequences are not interpreted: a newline must be a real newline.</para></summary>
+/// the separator and the answer. Backslash sequences are not interpreted: a newline must be a real newline.</para>
 /// <para>A template may instead wrap a model's <see cref="ChatTemplate"/> (<see cref="FromChat"/>): the prompt is the
-/// rendered conversation up to the assistant's turn and the answer part is the answer itself.</para>
+/// rendered conversation up to the assistant's turn and the answer part is the answer itself.</para></summary>
 public sealed class PromptTemplate : IEquatable<PromptTemplate>
 {
     /// <summary>The template of the reference experiments (TOFU, Phi-1.5).</summary>
