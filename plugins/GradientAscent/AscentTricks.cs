@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Unlearn.Plugins.GradientAscent;
 
 /// <summary>The ascent term of GA, GD and KL on one forget batch, with the tricks of spec §3.
-/// Token NLLs come from <see cref="AnswerLoss.TokenNll"/> on logits / <see cref="Temperature"/>.
+/// Token NLLs come from <see cref="AnswerLoss.TokenNll(AnswerLogits, double)"/> on logits / <see cref="Temperature"/>.
 /// <list type="bullet">
 /// <item>Likelihood capping keeps, per sequence with n answer tokens, the k = ceil(q·n) tokens of lowest NLL
 /// (chosen on the detached NLL); q = 1 keeps all.</item>
@@ -20,12 +20,12 @@ public sealed record AscentTricks(double Temperature = 1.0, double LikelihoodCap
 {
     /// <summary>The ascent loss term (scalar, to be minimised) and its log values: "forget_nll" (mean answer-token
     /// NLL at T = 1, all tokens), and with a bound "bound_active" (fraction of sequences with ℓ_i &lt; δ).</summary>
-    public (Tensor Loss, Dictionary<string, double> Logs) Compute(Tensor logits, Tensor labels)
+    public (Tensor Loss, Dictionary<string, double> Logs) Compute(AnswerLogits answer)
     {
         using var scope = NewDisposeScope();
         var logs = new Dictionary<string, double>();
-        var (nll, mask) = AnswerLoss.TokenNll(logits, labels, Temperature);
-        var plainNll = Temperature == 1.0 ? nll.detach() : AnswerLoss.TokenNll(logits.detach(), labels).Nll;
+        var (nll, mask) = AnswerLoss.TokenNll(answer, Temperature);
+        var plainNll = Temperature == 1.0 ? nll.detach() : AnswerLoss.TokenNll(answer.Detach()).Nll;
         logs["forget_nll"] = (plainNll.sum() / mask.sum().clamp_min(1.0)).item<float>();
 
         var kept = LikelihoodCap < 1.0 ? CappedMask(nll.detach(), mask, LikelihoodCap) : mask;

@@ -17,8 +17,7 @@ public sealed class GradientAscentObjective(AscentTricks tricks, RetainTerm reta
     public ObjectiveLoss ComputeLoss(ObjectiveContext context, UnlearnBatch batch)
     {
         var forget = batch.Forget;
-        var logits = context.Model.Forward(forget.InputIds, forget.AttentionMask).Logits;
-        var (loss, logs) = Tricks.Compute(logits, forget.Labels);
+        var (loss, logs) = Tricks.Compute(AnswerLogits.Of(context.Model, forget));
         var retainTerm = RetainRegulariser.Compute(retain, retainWeight, context, batch, logs);
         if (retainTerm is not null) loss = loss + retainTerm;
         return new ObjectiveLoss(loss, logs);

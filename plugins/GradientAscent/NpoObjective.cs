@@ -21,8 +21,7 @@ public sealed class NpoObjective(double beta, RetainTerm retain, double retainWe
         var referenceLosses = context.ReferenceForgetLoss
             ?? throw new InvalidOperationException("NPO needs the reference forget losses (ObjectiveNeeds.ReferenceForgetLoss) but the host passed none");
         var forget = batch.Forget;
-        var logits = context.Model.Forward(forget.InputIds, forget.AttentionMask).Logits;
-        var (sums, counts) = AnswerLoss.SequenceNll(logits, forget.Labels);
+        var (sums, counts) = AnswerLoss.SequenceNll(context.Model, forget);
         var referenceValues = batch.ForgetIndices.Select(i => (float)referenceLosses[i]).ToArray();
         var reference = tensor(referenceValues, device: sums.device);
         var loss = -(2.0 / beta) * nn.functional.logsigmoid(beta * (sums - reference)).mean();
@@ -53,8 +52,7 @@ public sealed class SimNpoObjective(double beta, double gamma, double retainWeig
     public ObjectiveLoss ComputeLoss(ObjectiveContext context, UnlearnBatch batch)
     {
         var forget = batch.Forget;
-        var logits = context.Model.Forward(forget.InputIds, forget.AttentionMask).Logits;
-        var (sums, counts) = AnswerLoss.SequenceNll(logits, forget.Labels);
+        var (sums, counts) = AnswerLoss.SequenceNll(context.Model, forget);
         var normalised = sums / counts.clamp_min(1.0);
         var loss = -(2.0 / beta) * nn.functional.logsigmoid(beta * normalised - gamma).mean();
         var logs = new Dictionary<string, double>

@@ -32,8 +32,7 @@ public sealed class RefusalObjective(RefusalSet refusals, double retainWeight) :
     public ObjectiveLoss ComputeLoss(ObjectiveContext context, UnlearnBatch batch)
     {
         var refusal = RefusalBatch.Encode(context, batch, Refusals);
-        var logits = context.Model.Forward(refusal.InputIds, refusal.AttentionMask).Logits;
-        var loss = AnswerLoss.MeanNll(logits, refusal.Labels);
+        var loss = AnswerLoss.MeanNll(context.Model, refusal);
         var logs = new Dictionary<string, double> { ["refusal_nll"] = loss.item<float>() };
         var retainTerm = RetainRegulariser.Compute(RetainTerm.Nll, retainWeight, context, batch, logs);
         if (retainTerm is not null) loss = loss + retainTerm;
@@ -63,13 +62,13 @@ public sealed class RefusalDpoObjective(RefusalSet refusals, double beta, double
         var forget = batch.Forget;
         var refusal = RefusalBatch.Encode(context, batch, Refusals);
 
-        var (answerNll, answerCount) = AnswerLoss.SequenceNll(context.Model.Forward(forget.InputIds, forget.AttentionMask).Logits, forget.Labels);
-        var (refusalNll, refusalCount) = AnswerLoss.SequenceNll(context.Model.Forward(refusal.InputIds, refusal.AttentionMask).Logits, refusal.Labels);
+        var (answerNll, answerCount) = AnswerLoss.SequenceNll(context.Model, forget);
+        var (refusalNll, refusalCount) = AnswerLoss.SequenceNll(context.Model, refusal);
         Tensor referenceAnswerNll, referenceRefusalNll;
         using (no_grad())
         {
-            referenceAnswerNll = AnswerLoss.SequenceNll(reference.Forward(forget.InputIds, forget.AttentionMask).Logits, forget.Labels).Sum.detach();
-            referenceRefusalNll = AnswerLoss.SequenceNll(reference.Forward(refusal.InputIds, refusal.AttentionMask).Logits, refusal.Labels).Sum.detach();
+            referenceAnswerNll = AnswerLoss.SequenceNll(reference, forget).Sum.detach();
+            referenceRefusalNll = AnswerLoss.SequenceNll(reference, refusal).Sum.detach();
         }
 
         var margin = (referenceRefusalNll - refusalNll) - (referenceAnswerNll - answerNll);

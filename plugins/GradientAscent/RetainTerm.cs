@@ -30,37 +30,35 @@ internal static class RetainRegulariser
     {
         if (term == RetainTerm.None || weight <= 0) return null;
         var retain = batch.Retain ?? throw new InvalidOperationException("this objective needs a retain batch (ObjectiveNeeds.RetainBatch) but the host passed none");
-        var logits = context.Model.Forward(retain.InputIds, retain.AttentionMask).Logits;
+        var answer = AnswerLogits.Of(context.Model, retain);
         if (term == RetainTerm.Nll)
         {
-            var nll = AnswerLoss.MeanNll(logits, retain.Labels);
+            var nll = AnswerLoss.MeanNll(answer);
             logs["retain_nll"] = nll.item<float>();
             return weight * nll;
         }
 
         var reference = context.Reference ?? throw new InvalidOperationException("the KL retain term needs the reference model (ObjectiveNeeds.ReferenceModel) but the host passed none");
-        Tensor referenceLogits;
+        AnswerLogits referenceAnswer;
         using (no_grad())
-            referenceLogits = reference.Forward(retain.InputIds, retain.AttentionMask).Logits.detach();
-        var kl = AnswerKl(referenceLogits, logits, retain.Labels);
+            referenceAnswer = AnswerLogits.Of(reference, retain).Detach();
+        var kl = AnswerKl(referenceAnswer, answer);
         logs["kl"] = kl.item<float>();
         using (no_grad())
-            logs["retain_nll"] = AnswerLoss.MeanNll(logits, retain.Labels).item<float>();
+            logs["retain_nll"] = AnswerLoss.MeanNll(answer.Detach()).item<float>();
         return weight * kl;
     }
 
-    /// <summary>Mean over answer tokens of KL(p_ref ‖ p_θ) = Σ_v p_ref(v)·(log p_ref(v) − log p_θ(v)), with the same
-    /// shift as <see cref="AnswerLoss.TokenNll"/>: the logits at t are compared where the label at t + 1 is an
-    /// answer token. Padding and question positions carry no weight.</summary>
-    public static Tensor AnswerKl(Tensor referenceLogits, Tensor logits, Tensor labels)
+    /// <summary>Mean over answer tokens of KL(p_ref ‖ p_θ) = Σ_v p_ref(v)·(log p_ref(v) − log p_θ(v)), at the positions
+    /// that predict an answer token (see <see cref="AnswerLogits"/>): padding and question positions carry no weight.
+    /// Both arguments come from the same batch.</summary>
+    public static Tensor AnswerKl(AnswerLogits reference, AnswerLogits current)
     {
         using var scope = NewDisposeScope();
-        var t = logits.shape[1];
-        var logP = nn.functional.log_softmax(logits.narrow(1, 0, t - 1).to_type(ScalarType.Float32), -1);
-        var logRef = nn.functional.log_softmax(referenceLogits.narrow(1, 0, t - 1).to_type(ScalarType.Float32), -1);
+        var logP = nn.functional.log_softmax(current.Logits, -1);
+        var logRef = nn.functional.log_softmax(reference.Logits, -1);
         var perToken = (logRef.exp() * (logRef - logP)).sum(-1);
-        var mask = labels.narrow(1, 1, t - 1).ne(TokenBatch.IgnoreIndex).to_type(ScalarType.Float32);
-        var kl = (perToken * mask).sum() / mask.sum().clamp_min(1.0);
+        var kl = perToken.sum() / Math.Max(1L, perToken.shape[0]);
         return kl.MoveToOuterDisposeScope();
     }
 }

@@ -27,10 +27,9 @@ public sealed class ClippedAscentObjective(double maxNll) : IObjective
         var forget = batch.Forget;
 
         // The host runs every step inside a dispose scope, so intermediate tensors need no explicit disposal.
-        var logits = context.Model.Forward(forget.InputIds, forget.AttentionMask).Logits;
-
-        // nll [B, T-1] is 0 on question and padding tokens; mask [B, T-1] is 1 on answer tokens (EOS included).
-        var (nll, mask) = AnswerLoss.TokenNll(logits, forget.Labels);
+        // nll [B, T-1] is 0 on question and padding tokens; mask [B, T-1] is 1 on answer tokens (EOS included). The
+        // model's output head runs only at the answer positions.
+        var (nll, mask) = AnswerLoss.TokenNll(context.Model, forget);
         var tokens = mask.sum().clamp_min(1.0);
         var clipped = nll.clamp_max(MaxNll) * mask;
         var loss = -clipped.sum() / tokens;

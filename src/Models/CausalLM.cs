@@ -123,13 +123,22 @@ public sealed class CausalLM : nn.Module, ILanguageModel
     /// one is taken before the final norm, so <c>Head(hidden[NumLayers])</c> equals the logits.</remarks>
     public ModelOutput Forward(Tensor inputIds, Tensor attentionMask, bool outputHiddenStates = false)
     {
+        var hidden = outputHiddenStates ? new List<Tensor>(Config.NumLayers + 1) : null;
+        var last = RunFromStart(inputIds, hidden);
+        return new ModelOutput(Head(last), hidden);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>The decoder stack without the output head: callers apply <see cref="Head"/> only where they need logits.</remarks>
+    public Tensor LastHiddenState(Tensor inputIds, Tensor attentionMask) => RunFromStart(inputIds, null);
+
+    private Tensor RunFromStart(Tensor inputIds, List<Tensor>? hidden)
+    {
         var t = inputIds.shape[1];
         if (t > Config.MaxPositions)
             throw new ArgumentException($"sequence length {t} exceeds the model's maximum of {Config.MaxPositions} positions", nameof(inputIds));
         var positions = arange(t, dtype: ScalarType.Int64, device: inputIds.device).unsqueeze(0).expand(inputIds.shape[0], t);
-        var hidden = outputHiddenStates ? new List<Tensor>(Config.NumLayers + 1) : null;
-        var last = Run(inputIds, positions, t, null, null, hidden);
-        return new ModelOutput(Head(last), hidden);
+        return Run(inputIds, positions, t, null, null, hidden);
     }
 
     /// <summary>An incremental forward pass: appends <paramref name="inputIds"/> [B, T] to <paramref name="cache"/>.

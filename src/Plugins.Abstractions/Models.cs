@@ -32,6 +32,14 @@ public interface ILanguageModel
 
     /// <summary>The final norm and output head applied to a hidden state of any layer (the logit lens).</summary>
     Tensor Head(Tensor hidden);
+
+    /// <summary>The last layer's hidden states [B, T, H], before the final norm (what <see cref="Head"/> takes), without
+    /// computing logits: losses and metrics apply the head only where they need logits (see
+    /// <see cref="AnswerLoss.TokenNll(ILanguageModel, TokenBatch, double)"/>). The default runs <see cref="Forward"/>;
+    /// models override it to skip the output head.</summary>
+    Tensor LastHiddenState(Tensor inputIds, Tensor attentionMask) =>
+        Forward(inputIds, attentionMask, outputHiddenStates: true).HiddenStates is { Count: > 0 } hidden ? hidden[^1]
+            : throw new NotSupportedException($"{GetType().Name} returns no hidden states; implement ILanguageModel.LastHiddenState.");
 }
 
 /// <summary>The tokenizer of the model under study.</summary>

@@ -56,6 +56,9 @@ public sealed class TrainerSettings : IValidatableOptions
     /// <summary>AdamW ε.</summary>
     [Description("AdamW epsilon.")] public double Epsilon { get; init; } = 1e-8;
 
+    /// <summary>Batch sequences of similar length together (less padding); the batch order stays seeded and random.</summary>
+    [Description("Batch sequences of similar length together (less padding); the batch order stays seeded and random.")] public bool GroupByLength { get; init; } = true;
+
     /// <summary>Write a resumable checkpoint every this many steps (0 = only at the end).</summary>
     [Description("Write a resumable checkpoint every this many steps (0 = never during training).")] public int CheckpointEvery { get; init; } = 0;
 

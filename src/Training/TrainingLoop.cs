@@ -18,8 +18,9 @@ public sealed record StepLoss(Tensor Loss, IReadOnlyDictionary<string, double> L
 /// <param name="Logs">Means of the objective's logged values.</param>
 /// <param name="Tokens">Tokens processed in this step.</param>
 /// <param name="Skipped">True when the loss or gradient was not finite and no update was applied.</param>
+/// <param name="Seconds">Wall time of the step (forward, backward and update).</param>
 public sealed record StepReport(int Step, int TotalSteps, double Loss, double GradientNorm, double LearningRate,
-    IReadOnlyDictionary<string, double> Logs, long Tokens, bool Skipped);
+    IReadOnlyDictionary<string, double> Logs, long Tokens, bool Skipped, double Seconds = 0);
 
 /// <summary>Watches a training loop (progress display, controllers).</summary>
 public interface ITrainingObserver
@@ -40,7 +41,23 @@ public interface ITrainingObserver
 /// <param name="RestoredCheckpoint">The in-memory checkpoint restored at the end, if any.</param>
 /// <param name="History">Every step's report (including steps before a resume, when known).</param>
 /// <param name="TokensPerSecond">Training throughput of this process's steps.</param>
-public sealed record TrainingResult(int Steps, string? StopReason, string? RestoredCheckpoint, IReadOnlyList<StepReport> History, double TokensPerSecond);
+public sealed record TrainingResult(int Steps, string? StopReason, string? RestoredCheckpoint, IReadOnlyList<StepReport> History, double TokensPerSecond)
+{
+    /// <summary>Tokens/s of the last quarter of this process's steps over the first quarter (null with fewer than 8
+    /// steps): well below 1 means training slowed down as it went, as gradient ascent does when denormal floats are
+    /// not flushed.</summary>
+    public double? LateThroughputRatio
+    {
+        get
+        {
+            var timed = History.Where(r => r.Seconds > 0).ToList();
+            if (timed.Count < 8) return null;
+            var window = timed.Count / 4;
+            static double Rate(IEnumerable<StepReport> steps) => steps.Sum(r => r.Tokens) / Math.Max(1e-9, steps.Sum(r => r.Seconds));
+            return Rate(timed.Skip(timed.Count - window)) / Rate(timed.Take(window));
+        }
+    }
+}
 
 /// <summary>The host's training loop: micro-batches with gradient accumulation, global-norm clipping, AdamW with a
 /// warm-up/decay schedule, non-finite steps skipped, in-memory checkpoints for controllers, and resumable on-disk
@@ -151,6 +168,7 @@ public sealed class TrainingLoop : IDisposable
 
     private StepReport RunStep(Func<int, int, StepLoss> lossFor)
     {
+        var clock = Stopwatch.StartNew();
         foreach (var p in _parameters) p.grad?.zero_();
         var accumulation = _settings.GradientAccumulation;
         double lossSum = 0;
@@ -185,7 +203,7 @@ public sealed class TrainingLoop : IDisposable
         foreach (var p in _parameters) p.grad?.zero_();
         Step++;
         var meanLoss = finite ? lossSum / accumulation : lossSum;
-        return new StepReport(Step, TotalSteps, meanLoss, norm, lr, logs, tokens, Skipped: !finite);
+        return new StepReport(Step, TotalSteps, meanLoss, norm, lr, logs, tokens, Skipped: !finite, clock.Elapsed.TotalSeconds);
     }
 
     private double GlobalNorm()

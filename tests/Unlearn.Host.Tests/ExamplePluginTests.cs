@@ -10,7 +10,8 @@ namespace Unlearn.Host.Tests;
 /// computed by hand.</summary>
 public sealed class ExamplePluginTests
 {
-    /// <summary>A "model" whose forward pass returns the logits it was given.</summary>
+    /// <summary>A "model" whose forward pass returns the logits it was given: its last hidden state is those logits and
+    /// its head the identity.</summary>
     private sealed class FixedLogitsModel(Tensor logits) : ILanguageModel
     {
         private readonly nn.Module _module = nn.Linear(1, 1);
@@ -18,7 +19,8 @@ public sealed class ExamplePluginTests
         public ModelDescription Description => new("test", 1, 1, (int)logits.shape[2], (int)logits.shape[1]);
         public nn.Module Module => _module;
         public ModelOutput Forward(Tensor inputIds, Tensor attentionMask, bool outputHiddenStates = false) => new(logits, null);
-        public Tensor Head(Tensor hidden) => throw new NotSupportedException();
+        public Tensor Head(Tensor hidden) => hidden;
+        public Tensor LastHiddenState(Tensor inputIds, Tensor attentionMask) => logits;
     }
 
     private static IObjective CreateClippedAscent(double maxNll)

@@ -49,7 +49,7 @@ public class AscentTests(TinyWorld world)
     {
         using var scope = NewDisposeScope();
         var (logits, labels, z, l) = RawCase();
-        var (loss, logs) = new AscentTricks(Temperature: 2.5).Compute(logits, labels);
+        var (loss, logs) = new AscentTricks(Temperature: 2.5).Compute(AnswerLogits.FromFull(logits, labels));
         var expected = -Hand.MeanNll(Hand.TokenNlls(z, l, 2.5));
         Hand.Close(expected, loss.item<float>());
         Assert.NotEqual(-Hand.MeanNll(Hand.TokenNlls(z, l)), loss.item<float>(), 2);
@@ -61,7 +61,7 @@ public class AscentTests(TinyWorld world)
     {
         using var scope = NewDisposeScope();
         var (logits, labels, z, l) = RawCase();
-        var (loss, _) = new AscentTricks(LikelihoodCap: 0.5).Compute(logits, labels);
+        var (loss, _) = new AscentTricks(LikelihoodCap: 0.5).Compute(AnswerLogits.FromFull(logits, labels));
         // q = 0.5: row 0 keeps ceil(0.5*4) = 2 of 4 tokens, row 1 keeps ceil(0.5*2) = 1 of 2.
         var nlls = Hand.TokenNlls(z, l);
         var kept = nlls.Select(s => s.Order().Take((int)Math.Ceiling(0.5 * s.Count)).ToList()).ToList();
@@ -84,7 +84,7 @@ public class AscentTests(TinyWorld world)
         manual_seed(3);
         var logits = randn(1, 26, 5);
         var row = Enumerable.Range(0, 26).Select(t => t == 0 ? X : (long)(t % 5)).ToArray();
-        var (loss, _) = new AscentTricks(LikelihoodCap: 0.28).Compute(logits, tensor(row, 1, 26));
+        var (loss, _) = new AscentTricks(LikelihoodCap: 0.28).Compute(AnswerLogits.FromFull(logits, tensor(row, 1, 26)));
         var nlls = Hand.TokenNlls(Hand.Logits(logits), [row])[0];
         Assert.Equal(25, nlls.Count);
         Hand.Close(-nlls.Order().Take(7).Sum() / 7, loss.item<float>());
@@ -98,7 +98,7 @@ public class AscentTests(TinyWorld world)
         var nlls = Hand.TokenNlls(z, l);
         var means = nlls.Select(s => s.Average()).ToArray();
         var delta = (means[0] + means[1]) / 2; // one sequence below δ, one above
-        var (loss, logs) = new AscentTricks(Bound: delta).Compute(logits, labels);
+        var (loss, logs) = new AscentTricks(Bound: delta).Compute(AnswerLogits.FromFull(logits, labels));
         var expected = nlls.Sum(s => s.Count * Math.Max(0, delta - s.Average())) / nlls.Sum(s => s.Count);
         Hand.Close(expected, loss.item<float>());
         Assert.Equal(0.5, logs["bound_active"], 6);
@@ -114,11 +114,11 @@ public class AscentTests(TinyWorld world)
     {
         using var scope = NewDisposeScope();
         var (logits, labels, _, _) = RawCase();
-        var (bounded, _) = new AscentTricks(Bound: 1e3).Compute(logits, labels);
+        var (bounded, _) = new AscentTricks(Bound: 1e3).Compute(AnswerLogits.FromFull(logits, labels));
         bounded.backward();
         var boundedGrad = logits.grad!.clone();
         logits.grad!.zero_();
-        var (plain, _) = new AscentTricks().Compute(logits, labels);
+        var (plain, _) = new AscentTricks().Compute(AnswerLogits.FromFull(logits, labels));
         plain.backward();
         Assert.True(boundedGrad.allclose(logits.grad!, rtol: 1e-5, atol: 1e-7));
     }

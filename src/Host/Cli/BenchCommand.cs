@@ -4,6 +4,7 @@ using System.Text.Json;
 using Cocona;
 using Unlearn.Models;
 using Unlearn.Models.Benchmarks;
+using Unlearn.Training;
 
 namespace Unlearn.Host.Cli;
 
@@ -17,8 +18,9 @@ public sealed record ArchitectureBenchmark(string Architecture, int VocabSize, M
 /// <param name="Date">When the run started (UTC, ISO 8601).</param>
 /// <param name="Machine">OS, CPU architecture and logical cores.</param>
 /// <param name="LogicalCores">Environment.ProcessorCount.</param>
+/// <param name="DenormalsFlushed">Whether denormal floats were flushed to zero (see <see cref="DenormalControl"/>).</param>
 /// <param name="Architectures">One measurement per architecture, in the order asked for.</param>
-public sealed record BenchReport(string Date, string Machine, int LogicalCores, IReadOnlyList<ArchitectureBenchmark> Architectures);
+public sealed record BenchReport(string Date, string Machine, int LogicalCores, bool DenormalsFlushed, IReadOnlyList<ArchitectureBenchmark> Architectures);
 
 /// <summary><c>dotnet unlearn bench</c>: how fast the built-in model sizes train and run on this machine, against the
 /// machine's own GEMM rate, and whether gradient ascent slows down late in a run (denormals).</summary>
@@ -52,7 +54,8 @@ public sealed class BenchCommand(CommandOutcome outcome)
             try
             {
                 var date = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
-                var benchmark = new ModelBenchmark { FlushDenormal = !noFlushDenormal, Seed = seed };
+                var flushed = DenormalControl.TrySetFlushDenormal(!noFlushDenormal) && !noFlushDenormal;
+                var benchmark = new ModelBenchmark { Seed = seed };
                 var measured = new List<ArchitectureBenchmark>();
                 foreach (var name in names)
                 {
@@ -60,7 +63,7 @@ public sealed class BenchCommand(CommandOutcome outcome)
                     if (!json) Console.Error.WriteLine($"bench: {name} (vocab {vocab}, batch {batch} x {seqLen}, {steps} steps) ...");
                     measured.Add(new ArchitectureBenchmark(name, vocab, benchmark.Run(config, batch, seqLen, steps, cts.Token)));
                 }
-                var report = new BenchReport(date, MachineDescription(), Environment.ProcessorCount, measured);
+                var report = new BenchReport(date, MachineDescription(), Environment.ProcessorCount, flushed, measured);
                 Console.WriteLine(json ? ToJson(report) : ToTable(report));
                 return ExitCodes.Success;
             }
@@ -79,6 +82,7 @@ public sealed class BenchCommand(CommandOutcome outcome)
         date = report.Date,
         machine = report.Machine,
         logicalCores = report.LogicalCores,
+        flushDenormal = report.DenormalsFlushed,
         architectures = report.Architectures.Select(a => new
         {
             architecture = a.Architecture,
@@ -96,7 +100,6 @@ public sealed class BenchCommand(CommandOutcome outcome)
             ascentLastWindowTokensPerSecond = a.Result.AscentLastWindowTokensPerSecond,
             ascentThroughputRatio = a.Result.AscentThroughputRatio,
             ascentFinalLoss = a.Result.AscentFinalLoss,
-            flushDenormal = a.Result.FlushDenormal,
         }),
     }, new JsonSerializerOptions { WriteIndented = true });
 
@@ -117,14 +120,13 @@ public sealed class BenchCommand(CommandOutcome outcome)
             ("ascent tokens/s last window", r => r.AscentLastWindowTokensPerSecond.ToString("0", CultureInfo.InvariantCulture)),
             ("late-ascent throughput ratio", r => r.AscentThroughputRatio.ToString("0.00", CultureInfo.InvariantCulture)),
             ("ascent final NLL", r => r.AscentFinalLoss.ToString("0.0", CultureInfo.InvariantCulture)),
-            ("denormals flushed", r => r.FlushDenormal ? "yes" : "no"),
         };
         var labelWidth = rows.Max(r => r.Label.Length);
         var columns = report.Architectures.Select(a => (Header: $"{a.Architecture} (vocab {a.VocabSize})", Values: rows.Select(r => r.Value(a.Result)).ToList())).ToList();
         var widths = columns.Select(c => Math.Max(c.Header.Length, c.Values.Max(v => v.Length))).ToList();
         var lines = new List<string>
         {
-            $"{report.Date}  {report.Machine}",
+            $"{report.Date}  {report.Machine}  denormals flushed: {(report.DenormalsFlushed ? "yes" : "no")}",
             "".PadRight(labelWidth) + string.Concat(columns.Select((c, i) => "  " + c.Header.PadLeft(widths[i]))),
         };
         for (var row = 0; row < rows.Count; row++)

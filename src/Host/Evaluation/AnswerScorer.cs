@@ -40,23 +40,26 @@ public static class AnswerScorer
         var length = items.Max(i => i.Prompt.Count + i.Answer.Count);
         var ids = new long[items.Length * length];
         var mask = new long[items.Length * length];
+        var labels = new long[items.Length * length];
+        Array.Fill(labels, TokenBatch.IgnoreIndex);
         for (var b = 0; b < items.Length; b++)
         {
-            var row = items[b].Prompt.Concat(items[b].Answer).ToArray();
+            var (prompt, answer) = items[b];
             for (var t = 0; t < length; t++)
             {
-                ids[b * length + t] = t < row.Length ? row[t] : padId;
-                mask[b * length + t] = t < row.Length ? 1 : 0;
+                var at = b * length + t;
+                ids[at] = t < prompt.Count ? prompt[t] : t < prompt.Count + answer.Count ? answer[t - prompt.Count] : padId;
+                mask[at] = t < prompt.Count + answer.Count ? 1 : 0;
+                if (t >= prompt.Count && t < prompt.Count + answer.Count) labels[at] = ids[at];
             }
         }
-        var inputIds = tensor(ids, [items.Length, length]);
-        var attention = tensor(mask, [items.Length, length]);
-        var logits = model.Forward(inputIds, attention).Logits.to_type(ScalarType.Float32);
-        var shifted = logits.narrow(1, 0, length - 1);
-        var targets = inputIds.narrow(1, 1, length - 1);
-        var logProbs = nn.functional.log_softmax(shifted, -1);
-        var picked = logProbs.gather(-1, targets.unsqueeze(-1)).squeeze(-1);
-        var argmaxMatch = shifted.argmax(-1).eq(targets);
+        long[] shape = [items.Length, length];
+        var batch = new TokenBatch(tensor(ids, shape), tensor(mask, shape), tensor(labels, shape));
+        // The head runs only at the positions that predict answer tokens; their rows are item by item, in order.
+        var answerLogits = AnswerLogits.Of(model, batch);
+        var logProbs = nn.functional.log_softmax(answerLogits.Logits, -1);
+        var picked = logProbs.gather(-1, answerLogits.Labels.unsqueeze(-1)).squeeze(-1);
+        var argmaxMatch = answerLogits.Logits.argmax(-1).eq(answerLogits.Labels);
         var probs = logProbs.exp();
         var mean = (probs * logProbs).sum(-1);
         var variance = (probs * logProbs.pow(2)).sum(-1) - mean.pow(2);
@@ -64,22 +67,12 @@ public static class AnswerScorer
         var pickedHost = picked.data<float>().ToArray();
         var matchHost = argmaxMatch.data<bool>().ToArray();
         var zHost = z.data<float>().ToArray();
-        var width = length - 1;
+        var row = 0;
         for (var b = 0; b < items.Length; b++)
         {
-            var p = items[b].Prompt.Count;
             var a = items[b].Answer.Count;
-            var lp = new float[a];
-            var match = new bool[a];
-            var zz = new float[a];
-            for (var k = 0; k < a; k++)
-            {
-                var pos = b * width + p - 1 + k; // the logits at p-1+k predict answer token k
-                lp[k] = pickedHost[pos];
-                match[k] = matchHost[pos];
-                zz[k] = zHost[pos];
-            }
-            results[indices[b]] = new AnswerScores(lp, match, zz, EndsWithEos: true);
+            results[indices[b]] = new AnswerScores(pickedHost[row..(row + a)], matchHost[row..(row + a)], zHost[row..(row + a)], EndsWithEos: true);
+            row += a;
         }
     }
 }

@@ -125,6 +125,7 @@ public static class ResultWriter
             cores = Environment.ProcessorCount,
             dotnet = RuntimeInformation.FrameworkDescription,
             torch_backend = "cpu",
+            denormals_flushed = result.DenormalsFlushed,
         },
         plugins = result.Plugins.Select(p => new { kind = p.Kind, name = p.Name, assembly = p.Assembly, version = p.Version, sha256 = p.Sha256, origin = p.Origin, options = JsonDocument.Parse(p.Options).RootElement }),
         stages = result.Timings.Select(t => new { stage = t.Stage, seconds = Math.Round(t.Seconds, 2), cached = t.Cached }),

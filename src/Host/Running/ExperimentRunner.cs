@@ -7,6 +7,7 @@ using Unlearn.Host.Plugins;
 using Unlearn.Models;
 using Unlearn.Plugins;
 using Unlearn.Text;
+using Unlearn.Training;
 
 namespace Unlearn.Host.Running;
 
@@ -36,6 +37,9 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
     {
         var timings = new List<StageTiming>();
         var stageKeys = new Dictionary<string, string>(StringComparer.Ordinal);
+        // Gradient ascent drives probabilities toward zero; denormal floats would slow the CPU kernels many-fold.
+        var denormalsFlushed = DenormalControl.TrySetFlushDenormal(true);
+        if (!denormalsFlushed) log.Info("warning: denormal floats cannot be flushed to zero on this platform; gradient ascent may slow down late in a run");
         var method = spec.Unlearn == null ? null : Resolve(PluginKind.Objective, spec.Unlearn.Method);
         var controls = spec.Controls.Select(c => Resolve(PluginKind.Controller, c)).ToList();
         var calibrator = spec.Calibrate == null ? null : Resolve(PluginKind.Calibrator, spec.Calibrate);
@@ -154,7 +158,7 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
         {
             Name = spec.Name, SweepLabel = sweepLabel, Method = method?.Descriptor.Name, MethodOptions = method?.OptionsJson,
             Seed = spec.Seed, Metrics = records, Calibration = calibrationRecord, Unlearning = unlearnRecord,
-            Timings = timings, Plugins = plugins, ModelFolders = folders, StageKeys = stageKeys,
+            Timings = timings, Plugins = plugins, ModelFolders = folders, StageKeys = stageKeys, DenormalsFlushed = denormalsFlushed,
         };
     }
 

@@ -41,36 +41,40 @@ public static class LearnStage
                 ModelFolder.Check(spec.Model.Path!, "model.path");
                 var baseKey = StageCache.Key("model", spec.Model.Path, ModelFolder.Stamp(spec.Model.Path!));
                 var full = data.Get("full", spec.Data).Items;
-                var target = FineTune("target", spec.Model.Path!, baseKey, full, spec, template, data, cache, log, timings, ct);
+                var target = FineTune("target", spec.Model.Path!, baseKey, full, spec, template, cache, log, timings, ct);
                 (string Dir, string Key)? retain = null;
                 if (spec.Learn.TrainRetainModel)
-                    retain = FineTune("retain", spec.Model.Path!, baseKey, data.Get("train_retain", spec.Data).Items, spec, template, data, cache, log, timings, ct);
+                    retain = FineTune("retain", spec.Model.Path!, baseKey, data.Get("train_retain", spec.Data).Items, spec, template, cache, log, timings, ct);
                 return new LearnedModels(target.Dir, target.Key, retain?.Dir ?? spec.Model.RetainPath, retain?.Key, timings);
             }
             default:
             {
                 var general = data.Get("general", spec.Data).Items;
-                var baseModel = TrainBase(spec, template, data, general, cache, log, timings, ct);
                 var full = data.Get("full", spec.Data).Items.Concat(general).ToList();
-                var target = FineTune("target", baseModel.Dir, baseModel.Key, full, spec, template, data, cache, log, timings, ct);
+                var baseModel = TrainBase(spec, template, full, general, cache, log, timings, ct);
+                var target = FineTune("target", baseModel.Dir, baseModel.Key, full, spec, template, cache, log, timings, ct);
                 (string Dir, string Key)? retain = null;
                 if (spec.Learn.TrainRetainModel)
                 {
                     var retainItems = data.Get("train_retain", spec.Data).Items.Concat(general).ToList();
-                    retain = FineTune("retain", baseModel.Dir, baseModel.Key, retainItems, spec, template, data, cache, log, timings, ct);
+                    retain = FineTune("retain", baseModel.Dir, baseModel.Key, retainItems, spec, template, cache, log, timings, ct);
                 }
                 return new LearnedModels(target.Dir, target.Key, retain?.Dir ?? spec.Model.RetainPath, retain?.Key, timings);
             }
         }
     }
 
-    private static (string Dir, string Key) TrainBase(PipelineSpec spec, PromptTemplate template, RunData data, IReadOnlyList<QaItem> general, StageCache cache, RunLog log, List<StageTiming> timings, CancellationToken ct)
+    /// <summary>The base model from scratch on <paramref name="general"/>. Its vocabulary holds the tokens of
+    /// <paramref name="vocabularyItems"/> (everything the target trains on): a model trained from scratch can know no
+    /// other token, so the tokens of other texts (holdout authors, perturbed answers) read as &lt;unk&gt;. The key
+    /// depends on those texts, not on the forget split, so forget01/05/10 share the base and target models.</summary>
+    private static (string Dir, string Key) TrainBase(PipelineSpec spec, PromptTemplate template, IReadOnlyList<QaItem> vocabularyItems, IReadOnlyList<QaItem> general, StageCache cache, RunLog log, List<StageTiming> timings, CancellationToken ct)
     {
-        var key = StageCache.Key("base", 1, data.Key, spec.Model.Architecture, template.Text, spec.Model.MaxLength, Describe(spec.Learn.Base), spec.Seed);
+        var key = StageCache.Key("base", 2, Texts(vocabularyItems), Texts(general), spec.Model.Architecture, template.Text, spec.Model.MaxLength, Describe(spec.Learn.Base), spec.Seed);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var (dir, reused) = cache.GetOrBuild("models", key, staging =>
         {
-            var vocabulary = CompactVocabulary.BuildForQa(data.Splits.Values.SelectMany(split => split.Items), template);
+            var vocabulary = CompactVocabulary.BuildForQa(vocabularyItems, template);
             var config = TransformerConfig.BuiltIn(spec.Model.Architecture, vocabulary.Count) with
             {
                 EosTokenId = CompactVocabulary.EosId, PadTokenId = CompactVocabulary.PadId,
@@ -81,16 +85,20 @@ public static class LearnStage
             var encoder = new BatchEncoder(tokenizer, template, spec.Model.MaxLength);
             log.Info($"learn/base: {spec.Model.Architecture} model, {model.ParameterCount:N0} parameters, vocabulary {vocabulary.Count}, {general.Count} general-knowledge items");
             var result = SupervisedTraining.Train(model, encoder, general, spec.Learn.Base, spec.Seed, Path.Combine(staging, "checkpoint"), log.TrainingProgress("learn/base"), ct);
-            SaveModel(model, vocabulary, staging, result);
+            var throughput = Throughput("learn/base", model, encoder, general, spec.Learn.Base, result, spec.Seed, log, ct);
+            model.Save(staging);
+            vocabulary.Save(staging);
+            WriteTrainingRecord(staging, result, throughput);
+            ModelFolder.RemoveCheckpoint(staging);
         });
         timings.Add(new StageTiming("learn/base", clock.Elapsed.TotalSeconds, reused));
         if (reused) log.Info($"learn/base: reused {dir}");
         return (dir, key);
     }
 
-    private static (string Dir, string Key) FineTune(string role, string fromDir, string fromKey, IReadOnlyList<QaItem> items, PipelineSpec spec, PromptTemplate template, RunData data, StageCache cache, RunLog log, List<StageTiming> timings, CancellationToken ct)
+    private static (string Dir, string Key) FineTune(string role, string fromDir, string fromKey, IReadOnlyList<QaItem> items, PipelineSpec spec, PromptTemplate template, StageCache cache, RunLog log, List<StageTiming> timings, CancellationToken ct)
     {
-        var key = StageCache.Key("finetune", 1, fromKey, data.Key, role, items.Count, spec.Data.Forget, template.Text, spec.Model.MaxLength, Describe(spec.Learn.Target), spec.Seed);
+        var key = StageCache.Key("finetune", 2, fromKey, role, Texts(items), template.Text, spec.Model.MaxLength, Describe(spec.Learn.Target), spec.Seed);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var (dir, reused) = cache.GetOrBuild("models", key, staging =>
         {
@@ -99,9 +107,10 @@ public static class LearnStage
             var encoder = new BatchEncoder(tokenizer, template, spec.Model.MaxLength);
             log.Info($"learn/{role}: fine-tuning on {items.Count} items");
             var result = SupervisedTraining.Train(model, encoder, items, spec.Learn.Target, spec.Seed + (role == "retain" ? 1 : 0), Path.Combine(staging, "checkpoint"), log.TrainingProgress("learn/" + role), ct);
+            var throughput = Throughput("learn/" + role, model, encoder, items, spec.Learn.Target, result, spec.Seed, log, ct);
             model.Save(staging);
             ModelFolder.CopyTokenizerFiles(fromDir, staging);
-            WriteTrainingRecord(staging, result);
+            WriteTrainingRecord(staging, result, throughput);
             ModelFolder.RemoveCheckpoint(staging);
         });
         timings.Add(new StageTiming("learn/" + role, clock.Elapsed.TotalSeconds, reused));
@@ -109,21 +118,27 @@ public static class LearnStage
         return (dir, key);
     }
 
-    private static void SaveModel(CausalLM model, CompactVocabulary vocabulary, string dir, TrainingResult result)
+    private static StageThroughput Throughput(string label, CausalLM model, BatchEncoder encoder, IReadOnlyList<QaItem> items, TrainerSettings settings, TrainingResult result, int seed, RunLog log, CancellationToken ct)
     {
-        model.Save(dir);
-        vocabulary.Save(dir);
-        WriteTrainingRecord(dir, result);
-        ModelFolder.RemoveCheckpoint(dir);
+        var meanLength = items.Average(i => { var (p, a) = encoder.Tokenize(i.Question, i.Answer); return p.Count + a.Count; });
+        var throughput = StageThroughput.Measure(model.Config, result, settings.BatchSize, meanLength, seed, ct);
+        log.Info(throughput.Describe(label));
+        return throughput;
     }
 
-    private static void WriteTrainingRecord(string dir, TrainingResult result) =>
+    private static void WriteTrainingRecord(string dir, TrainingResult result, StageThroughput throughput) =>
         File.WriteAllText(Path.Combine(dir, "training.json"), JsonSerializer.Serialize(new
         {
             steps = result.Steps,
-            tokens_per_second = Math.Round(result.TokensPerSecond),
+            tokens_per_second = Math.Round(throughput.TokensPerSecond),
+            bench_tokens_per_second = Math.Round(throughput.BenchTokensPerSecond),
+            bench_shape = new { batch = throughput.Batch, sequence_length = throughput.SequenceLength },
+            late_throughput_ratio = throughput.LateThroughputRatio is { } r ? Math.Round(r, 3) : (double?)null,
             final_loss = result.History.Count > 0 ? result.History[^1].Loss : double.NaN,
         }));
+
+    /// <summary>The question/answer texts a model trains on, for stage keys (what is trained on, not where it came from).</summary>
+    private static IEnumerable<string[]> Texts(IReadOnlyList<QaItem> items) => items.Select(i => new[] { i.Question, i.Answer });
 
     /// <summary>Trainer settings as a stable text for stage keys.</summary>
     public static string Describe(TrainerSettings s)

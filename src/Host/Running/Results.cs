@@ -38,6 +38,8 @@ public sealed record RunResult
     public required IReadOnlyDictionary<string, string> ModelFolders { get; init; }
     /// <summary>Stage cache keys (stage -> key).</summary>
     public required IReadOnlyDictionary<string, string> StageKeys { get; init; }
+    /// <summary>Whether denormal floats were flushed to zero in this run's training and evaluation.</summary>
+    public bool DenormalsFlushed { get; init; }
 
     /// <summary>Aggregate of a metric, or null.</summary>
     public double? Value(string model, string split, string metric) =>

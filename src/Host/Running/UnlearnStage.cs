@@ -21,8 +21,9 @@ public sealed record TrajectoryPoint(int Step, string Key, double Value);
 /// <param name="TokensPerSecond">Throughput.</param>
 /// <param name="History">Per-step loss, gradient norm, learning rate and objective logs.</param>
 /// <param name="Trajectory">Values recorded by controllers.</param>
+/// <param name="Throughput">Real tokens/s next to the benchmark at the same shape, and the late/early step ratio.</param>
 public sealed record UnlearnRecord(int Steps, int PlannedSteps, string? StopReason, string? RestoredCheckpoint, double TokensPerSecond,
-    IReadOnlyList<StepReport> History, IReadOnlyList<TrajectoryPoint> Trajectory);
+    IReadOnlyList<StepReport> History, IReadOnlyList<TrajectoryPoint> Trajectory, StageThroughput? Throughput = null);
 
 /// <summary>Plugins resolved for a run, with their bound options (for hashing and manifests).</summary>
 public sealed record ResolvedPlugin(PluginDescriptor Descriptor, object Options, string OptionsJson);
@@ -96,7 +97,9 @@ public static class UnlearnStage
             manual_seed(spec.Seed);
             model.train();
             var total = settings.TotalSteps(forget.Items.Count);
-            var indices = Enumerable.Range(0, forget.Items.Count).ToList();
+            var forgetSequences = forget.Items.Select(i => encoder.Tokenize(i.Question, i.Answer)).ToArray();
+            var forgetBatches = new EpochBatches(forget.Items.Count, settings.BatchSize, spec.Seed,
+                settings.GroupByLength ? forgetSequences.Select(s => s.Prompt.Count + s.Answer.Count).ToArray() : null);
             var retainBatch = spec.Unlearn.RetainBatchSize > 0 ? spec.Unlearn.RetainBatchSize : settings.BatchSize;
             using var loop = new TrainingLoop(trainable, settings, total, settings.WarmupStepCount(forget.Items.Count));
             var trajectory = new List<TrajectoryPoint>();
@@ -105,7 +108,7 @@ public static class UnlearnStage
             log.Info($"unlearn: {method.Descriptor.Name} on {forget.Items.Count} forget items, {total} steps, {trainable.Sum(p => p.numel()):N0} trainable parameters");
             var result = loop.Run((step, micro) =>
             {
-                var batchIndices = SupervisedTraining.BatchAt(indices, settings.BatchSize, settings.GradientAccumulation, step, micro, spec.Seed);
+                var batchIndices = forgetBatches.At(step, settings.GradientAccumulation, micro);
                 var forgetItems = batchIndices.Select(i => forget.Items[i]).ToList();
                 TokenBatch? retain = null;
                 IReadOnlyList<QaItem>? retainRows = null;
@@ -117,7 +120,7 @@ public static class UnlearnStage
                 }
                 var batch = new UnlearnBatch
                 {
-                    Forget = encoder.Encode(forgetItems.Select(i => (i.Question, i.Answer)).ToList()),
+                    Forget = encoder.Collate(batchIndices.Select(i => forgetSequences[i]).ToList()),
                     ForgetItems = forgetItems, ForgetIndices = batchIndices, Retain = retain, RetainItems = retainRows,
                 };
                 var context = new ObjectiveContext
@@ -133,9 +136,12 @@ public static class UnlearnStage
             }, observer, ct, Path.Combine(staging, "checkpoint"));
             model.eval();
             foreach (var p in model.parameters()) p.requires_grad = true;
+            var throughput = StageThroughput.Measure(model.Config, result, settings.BatchSize,
+                forgetSequences.Average(s => s.Prompt.Count + s.Answer.Count), spec.Seed, ct);
+            log.Info(throughput.Describe($"unlearn/{method.Descriptor.Name}"));
             model.Save(staging);
             ModelFolder.CopyTokenizerFiles(models.TargetDir, staging);
-            var record = new UnlearnRecord(result.Steps, total, result.StopReason, result.RestoredCheckpoint, result.TokensPerSecond, result.History, trajectory);
+            var record = new UnlearnRecord(result.Steps, total, result.StopReason, result.RestoredCheckpoint, result.TokensPerSecond, result.History, trajectory, throughput);
             File.WriteAllText(Path.Combine(staging, RecordFile), JsonSerializer.Serialize(record));
             ModelFolder.RemoveCheckpoint(staging);
         }

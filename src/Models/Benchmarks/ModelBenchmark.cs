@@ -20,20 +20,19 @@ namespace Unlearn.Models.Benchmarks;
 /// <param name="AscentFirstWindowTokensPerSecond">Gradient ascent (negated loss): tokens/s over the first window of steps.</param>
 /// <param name="AscentLastWindowTokensPerSecond">Gradient ascent: tokens/s over the last window of steps.</param>
 /// <param name="AscentFinalLoss">The (positive) NLL at the last ascent step; large values mean near-zero probabilities.</param>
-/// <param name="FlushDenormal">Whether denormal flushing was switched on for the run (see <see cref="DenormalControl"/>).</param>
 public sealed record ModelBenchmarkResult(
     long Parameters, int Batch, int SequenceLength, int Threads,
     double TrainingTokensPerSecond, double ForwardTokensPerSecond, double GemmGflops,
     double ModelTrainingGflops, double EfficiencyVsGemm, double TrainingFinalLoss,
-    double AscentFirstWindowTokensPerSecond, double AscentLastWindowTokensPerSecond, double AscentFinalLoss,
-    bool FlushDenormal)
+    double AscentFirstWindowTokensPerSecond, double AscentLastWindowTokensPerSecond, double AscentFinalLoss)
 {
     /// <summary>Last-window over first-window ascent throughput (below 1 means ascent slowed down, e.g. denormals).</summary>
     public double AscentThroughputRatio => AscentLastWindowTokensPerSecond / AscentFirstWindowTokensPerSecond;
 }
 
 /// <summary>Throughput of a model configuration on this machine: training and inference tokens/s, the machine's GEMM
-/// rate for comparison, and whether throughput holds up late in a gradient-ascent run.</summary>
+/// rate for comparison, and whether throughput holds up late in a gradient-ascent run. Denormal flushing is the
+/// caller's setting for the thread (the bench command turns it on unless asked not to).</summary>
 public sealed class ModelBenchmark
 {
     /// <summary>Width of the square matmul used to measure the GEMM rate.</summary>
@@ -41,9 +40,6 @@ public sealed class ModelBenchmark
 
     /// <summary>Learning rate of the AdamW steps (large enough that ascent drives probabilities toward zero).</summary>
     public double LearningRate { get; init; } = 1e-3;
-
-    /// <summary>Try to flush denormals to zero during the run.</summary>
-    public bool FlushDenormal { get; init; } = true;
 
     /// <summary>Seed for weights and tokens.</summary>
     public int Seed { get; init; } = 0;
@@ -56,69 +52,82 @@ public sealed class ModelBenchmark
         if (batch <= 0) throw new ArgumentOutOfRangeException(nameof(batch), batch, "batch must be > 0");
         if (seqLen <= 1 || seqLen > cfg.MaxPositions) throw new ArgumentOutOfRangeException(nameof(seqLen), seqLen, $"seqLen must be in 2..{cfg.MaxPositions}");
         if (steps <= 0) throw new ArgumentOutOfRangeException(nameof(steps), steps, "steps must be > 0");
-        var flushing = FlushDenormal && DenormalControl.TrySetFlushDenormal(true);
-        try
-        {
-            var gemm = MeasureGemm();
-            using var model = CausalLM.Create(cfg, Seed);
-            using var generator = new Generator((ulong)Seed);
-            using var ids = randint(cfg.VocabSize, [batch, seqLen], generator: generator);
-            using var mask = ones_like(ids);
-            var tokens = (double)batch * seqLen;
+        var gemm = MeasureGemm();
+        using var model = CausalLM.Create(cfg, Seed);
+        using var generator = new Generator((ulong)Seed);
+        using var ids = randint(cfg.VocabSize, [batch, seqLen], generator: generator);
+        using var mask = ones_like(ids);
+        var tokens = (double)batch * seqLen;
 
-            model.train();
-            using var optimizer = optim.AdamW(model.parameters(), LearningRate);
-            TrainStep(model, optimizer, ids, mask, ascend: false); // warm-up
-            var sw = new Stopwatch();
-            var stepTimes = new double[steps];
-            double trainingLoss = 0;
+        using var optimizer = optim.AdamW(model.parameters(), LearningRate);
+        var (training, trainingLoss) = MeasureTraining(model, optimizer, ids, mask, steps, cancellationToken);
+        var sw = new Stopwatch();
+        var stepTimes = new double[steps];
+
+        model.eval();
+        using (no_grad())
+        {
             for (var i = 0; i < steps; i++)
             {
-                cancellationToken.ThrowIfCancellationRequested();
+                using var scope = NewDisposeScope();
                 sw.Restart();
-                trainingLoss = TrainStep(model, optimizer, ids, mask, ascend: false);
+                model.Forward(ids, mask);
                 stepTimes[i] = sw.Elapsed.TotalSeconds;
             }
-            var training = tokens / Median(stepTimes);
-
-            model.eval();
-            using (no_grad())
-            {
-                for (var i = 0; i < steps; i++)
-                {
-                    using var scope = NewDisposeScope();
-                    sw.Restart();
-                    model.Forward(ids, mask);
-                    stepTimes[i] = sw.Elapsed.TotalSeconds;
-                }
-            }
-            var forward = tokens / Median(stepTimes);
-            // The GEMM rate is measured on both sides of the model timings so a load change during the run shows
-            // up in both numbers of the ratio rather than in one.
-            gemm = (gemm + MeasureGemm()) / 2;
-
-            model.train();
-            var ascentSteps = Math.Max(4, 2 * steps);
-            var window = Math.Max(1, ascentSteps / 4);
-            var times = new double[ascentSteps];
-            double loss = 0;
-            for (var i = 0; i < ascentSteps; i++)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                sw.Restart();
-                loss = TrainStep(model, optimizer, ids, mask, ascend: true);
-                times[i] = sw.Elapsed.TotalSeconds;
-            }
-            var first = tokens * window / times.Take(window).Sum();
-            var last = tokens * window / times.Skip(ascentSteps - window).Sum();
-            var modelGflops = TrainingFlopsPerToken(cfg, seqLen) * training / 1e9;
-            return new ModelBenchmarkResult(model.ParameterCount, batch, seqLen, get_num_threads(),
-                training, forward, gemm, modelGflops, modelGflops / gemm, trainingLoss, first, last, loss, flushing);
         }
-        finally
+        var forward = tokens / Median(stepTimes);
+        // The GEMM rate is measured on both sides of the model timings so a load change during the run shows
+        // up in both numbers of the ratio rather than in one.
+        gemm = (gemm + MeasureGemm()) / 2;
+
+        model.train();
+        var ascentSteps = Math.Max(4, 2 * steps);
+        var window = Math.Max(1, ascentSteps / 4);
+        var times = new double[ascentSteps];
+        double loss = 0;
+        for (var i = 0; i < ascentSteps; i++)
         {
-            if (flushing) DenormalControl.TrySetFlushDenormal(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            sw.Restart();
+            loss = TrainStep(model, optimizer, ids, mask, ascend: true);
+            times[i] = sw.Elapsed.TotalSeconds;
         }
+        var first = tokens * window / times.Take(window).Sum();
+        var last = tokens * window / times.Skip(ascentSteps - window).Sum();
+        var modelGflops = TrainingFlopsPerToken(cfg, seqLen) * training / 1e9;
+        return new ModelBenchmarkResult(model.ParameterCount, batch, seqLen, get_num_threads(),
+            training, forward, gemm, modelGflops, modelGflops / gemm, trainingLoss, first, last, loss);
+    }
+
+    /// <summary>Training tokens/s alone for <paramref name="cfg"/> on random tokens (one warm-up step, then the median of
+    /// <paramref name="steps"/> steps): the figure a real training stage of the same shape is compared with.</summary>
+    public double TrainingTokensPerSecond(TransformerConfig cfg, int batch, int seqLen, int steps, CancellationToken cancellationToken = default)
+    {
+        if (batch <= 0 || steps <= 0 || seqLen <= 1 || seqLen > cfg.MaxPositions)
+            throw new ArgumentOutOfRangeException(nameof(batch), $"batch {batch}, seqLen {seqLen}, steps {steps}: need batch > 0, steps > 0, seqLen in 2..{cfg.MaxPositions}");
+        using var model = CausalLM.Create(cfg, Seed);
+        using var generator = new Generator((ulong)Seed);
+        using var ids = randint(cfg.VocabSize, [batch, seqLen], generator: generator);
+        using var mask = ones_like(ids);
+        using var optimizer = optim.AdamW(model.parameters(), LearningRate);
+        return MeasureTraining(model, optimizer, ids, mask, steps, cancellationToken).TokensPerSecond;
+    }
+
+    private static (double TokensPerSecond, double FinalLoss) MeasureTraining(CausalLM model, optim.Optimizer optimizer, Tensor ids, Tensor mask, int steps, CancellationToken cancellationToken)
+    {
+        model.train();
+        TrainStep(model, optimizer, ids, mask, ascend: false); // warm-up
+        var sw = new Stopwatch();
+        var stepTimes = new double[steps];
+        double loss = 0;
+        for (var i = 0; i < steps; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            sw.Restart();
+            loss = TrainStep(model, optimizer, ids, mask, ascend: false);
+            stepTimes[i] = sw.Elapsed.TotalSeconds;
+        }
+        return (ids.numel() / Median(stepTimes), loss);
     }
 
     /// <summary>Model FLOPs per token of one training step (forward + backward) at <paramref name="sequenceLength"/>,

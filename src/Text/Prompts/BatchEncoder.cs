@@ -77,8 +77,15 @@ public sealed class BatchEncoder : IBatchEncoder
     public TokenBatch Encode(IReadOnlyList<(string Question, string Answer)> pairs)
     {
         ArgumentNullException.ThrowIfNull(pairs);
-        if (pairs.Count == 0) throw new ArgumentException("cannot encode an empty batch", nameof(pairs));
-        var sequences = pairs.Select(p => Tokenize(p.Question, p.Answer)).ToList();
+        return Collate(pairs.Select(p => Tokenize(p.Question, p.Answer)).ToList());
+    }
+
+    /// <summary>The padded batch of sequences already split by <see cref="Tokenize"/> (training tokenizes each item once
+    /// and collates its batches from those ids).</summary>
+    public TokenBatch Collate(IReadOnlyList<(IReadOnlyList<int> Prompt, IReadOnlyList<int> Answer)> sequences)
+    {
+        ArgumentNullException.ThrowIfNull(sequences);
+        if (sequences.Count == 0) throw new ArgumentException("cannot encode an empty batch", nameof(sequences));
         var width = sequences.Max(s => s.Prompt.Count + s.Answer.Count);
         var count = sequences.Count;
         var ids = new long[count * width];

@@ -1,11 +1,12 @@
 using System.Runtime.InteropServices;
 
-namespace Unlearn.Models.Benchmarks;
+namespace Unlearn.Training;
 
 /// <summary>Flushing denormal floats to zero on the CPU. TorchSharp 0.107 has no <c>torch.set_flush_denormal</c>;
 /// this calls libtorch's own <c>at::globalContext().setFlushDenormal(bool)</c> (the function PyTorch's binding calls)
 /// through its exported C++ symbols, which exist in the Linux x64 libtorch_cpu.so. Like PyTorch's, it sets the
-/// FTZ/DAZ flags of the calling thread only.</summary>
+/// FTZ/DAZ flags of the calling thread only; libtorch's intra-op threads started afterwards inherit them, so
+/// a command turns flushing on once, before its first tensor work (see the run and eval commands).</summary>
 public static class DenormalControl
 {
     private const string Library = "libtorch_cpu.so";
