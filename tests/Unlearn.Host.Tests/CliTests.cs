@@ -3,6 +3,7 @@ using Unlearn.Host.Cli;
 using Unlearn.Host.Configuration;
 using Unlearn.Host.Plugins;
 using Unlearn.Plugins;
+using Unlearn.Tests;
 
 namespace Unlearn.Host.Tests;
 
@@ -48,6 +49,21 @@ public sealed class CliTests : IDisposable
         var result = ToolProcess.Run(Cache, "validate", HostTestPaths.Quickstart);
         Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
         Assert.Contains("valid (1 run)", result.StdOut);
+    }
+
+    [Theory]
+    [InlineData("quickstart.yaml", 1)]
+    [InlineData("methods.yaml", 10)]
+    [InlineData("ga-controls.yaml", 1)]
+    [InlineData("tofu-forget05.yaml", 1)]
+    [InlineData("tofu-methods.yaml", 6)]
+    public void EveryReadyMadePipelineValidates(string file, int runs)
+    {
+        var path = Path.Combine(TestPaths.RepoRoot, "pipelines", file);
+        string[] args = file.StartsWith("tofu", StringComparison.Ordinal) ? ["validate", path, "--set", "data.folder=" + TestPaths.TofuDir] : ["validate", path];
+        var result = ToolProcess.Run(Cache, args);
+        Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
+        Assert.Contains($"valid ({runs} run{(runs == 1 ? "" : "s")})", result.StdOut);
     }
 
     [Fact]

@@ -5,8 +5,11 @@ namespace Unlearn.Host.Configuration;
 /// <summary>Where a value came from: a file position, or a command-line override.</summary>
 public sealed record SourceLocation(string File, int Line, int Column)
 {
+    /// <summary>How <see cref="File"/> starts for a value given on the command line.</summary>
+    public const string CommandLinePrefix = "--set ";
+
     /// <summary>A value given with <c>--set</c>.</summary>
-    public static SourceLocation CommandLine(string assignment) => new("--set " + assignment, 0, 0);
+    public static SourceLocation CommandLine(string assignment) => new(CommandLinePrefix + assignment, 0, 0);
 
     /// <summary>A value the tool filled in.</summary>
     public static SourceLocation Default { get; } = new("(default)", 0, 0);

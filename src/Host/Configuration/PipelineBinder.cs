@@ -63,14 +63,25 @@ public static class PipelineBinder
         return path.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar is var p && p.StartsWith(f, StringComparison.Ordinal);
     }
 
+    /// <summary>A path value as a full path: relative to the current folder when it came from <c>--set</c> (as any
+    /// command-line path is), to the folder of the file that holds it when it came from a pipeline file (an included file
+    /// names paths relative to itself), and to the pipeline's folder otherwise.</summary>
+    private static string? PathValue(SectionReader s, string key, string baseDir)
+    {
+        var value = s.String(key);
+        if (value == null) return null;
+        var file = s.LocationOf(key).File;
+        var relativeTo = file.StartsWith(SourceLocation.CommandLinePrefix, StringComparison.Ordinal) ? Directory.GetCurrentDirectory()
+            : File.Exists(file) ? Path.GetDirectoryName(Path.GetFullPath(file))! : baseDir;
+        return Path.GetFullPath(Path.Combine(relativeTo, value));
+    }
+
     private static ModelSpec BindModel(SectionReader s, string baseDir)
     {
-        var path = s.String("path");
-        var retain = s.String("retain_path");
         var spec = new ModelSpec(
-            path == null ? null : Path.GetFullPath(Path.Combine(baseDir, path)),
+            PathValue(s, "path", baseDir),
             s.String("architecture", "tiny")!,
-            retain == null ? null : Path.GetFullPath(Path.Combine(baseDir, retain)),
+            PathValue(s, "retain_path", baseDir),
             s.String("template", PromptTemplates.Auto)!,
             s.Int("max_length", 128, min: 8),
             s.String("system_prompt"));
@@ -128,7 +139,7 @@ public static class PipelineBinder
             }
         }
         s.RejectUnknownKeys();
-        return new DataSpec(folder == null ? null : Path.GetFullPath(Path.Combine(baseDir, folder)), world, forget, splits);
+        return new DataSpec(PathValue(s, "folder", baseDir), world, forget, splits);
     }
 
     private static LearnSpec BindLearn(SectionReader s, ModelSpec model, DataSpec data)

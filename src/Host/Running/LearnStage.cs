@@ -134,6 +134,7 @@ public static class LearnStage
             bench_tokens_per_second = Math.Round(throughput.BenchTokensPerSecond),
             bench_shape = new { batch = throughput.Batch, sequence_length = throughput.SequenceLength },
             late_throughput_ratio = throughput.LateThroughputRatio is { } r ? Math.Round(r, 3) : (double?)null,
+            first_loss = result.History.Count > 0 ? result.History[0].Loss : double.NaN,
             final_loss = result.History.Count > 0 ? result.History[^1].Loss : double.NaN,
         }));
 
