@@ -18,8 +18,26 @@ public sealed class HfTokenizerTheoryAttribute : TheoryAttribute
 /// library: Fixtures/hf holds, for 300 probe strings, the ids that library gave with and without special tokens and
 /// the text it decoded with skip_special_tokens=True (scripts/fixtures/hf_tokenizer_fixtures.mjs), on the published
 /// files listed in scripts/fixtures/hf-tokenizers.txt.</summary>
-public sealed class HfTokenizerParityTests
+public sealed class HfTokenizerParityTests(HfTokenizerParityTests.LoadedTokenizers loaded) : IClassFixture<HfTokenizerParityTests.LoadedTokenizers>
 {
+    /// <summary>Each published tokenizer loaded once for the whole class (the large ones take seconds).</summary>
+    public sealed class LoadedTokenizers
+    {
+        private readonly Dictionary<string, ModelTokenizer> _byName = [];
+
+        public ModelTokenizer this[string name]
+        {
+            get
+            {
+                lock (_byName)
+                {
+                    if (!_byName.TryGetValue(name, out var tokenizer)) _byName[name] = tokenizer = ModelTokenizer.Load(Folder(name));
+                    return tokenizer;
+                }
+            }
+        }
+    }
+
     private static readonly string FixtureRoot = Path.Combine(AppContext.BaseDirectory, "Fixtures", "hf");
     private static readonly string[] Probes = JsonSerializer.Deserialize<string[]>(File.ReadAllText(Path.Combine(FixtureRoot, "probes.json")))!;
 
@@ -41,7 +59,7 @@ public sealed class HfTokenizerParityTests
         var dir = Folder(name);
         var fixture = JsonDocument.Parse(File.ReadAllText(Path.Combine(FixtureRoot, name + ".json"))).RootElement;
         Assert.Equal(fixture.GetProperty("sha256").GetString(), Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(dir, "tokenizer.json")))));
-        var tokenizer = ModelTokenizer.Load(dir);
+        var tokenizer = loaded[name];
         Assert.Equal(TokenizerFormat.HuggingFaceJson, tokenizer.Format);
         var cases = fixture.GetProperty("cases");
         Assert.Equal(Probes.Length, cases.GetArrayLength());
@@ -72,7 +90,7 @@ public sealed class HfTokenizerParityTests
     [InlineData("gpt2", 50256, 50256, false, false)]
     public void Special_tokens_and_the_bos_come_from_the_folder(string name, int eos, int? bos, bool addBos, bool dummyPrefix)
     {
-        var tokenizer = ModelTokenizer.Load(Folder(name));
+        var tokenizer = loaded[name];
         Assert.Equal(eos, tokenizer.EosId);
         Assert.Equal(bos, tokenizer.BosId);
         Assert.Equal(addBos, tokenizer.AddBos);
@@ -89,7 +107,7 @@ public sealed class HfTokenizerParityTests
     [InlineData("llama3_1", "<|start_header_id|>assistant<|end_header_id|>\n\nHi<|eot_id|>", "assistant\n\nHi")]
     public void Non_special_added_tokens_survive_decoding_and_special_ones_do_not(string name, string text, string decoded)
     {
-        var tokenizer = ModelTokenizer.Load(Folder(name));
+        var tokenizer = loaded[name];
         Assert.Equal(decoded, tokenizer.Decode(tokenizer.Encode(text)));
     }
 
@@ -97,7 +115,7 @@ public sealed class HfTokenizerParityTests
     [InlineData("llama3_1")]
     public void The_llama3_chat_header_ends_in_one_double_newline_token(string name)
     {
-        var tokenizer = ModelTokenizer.Load(Folder(name));
+        var tokenizer = loaded[name];
         var ids = tokenizer.Encode("<|start_header_id|>user<|end_header_id|>\n\n");
         Assert.Equal([128006, 882, 128007, 271], ids);
         Assert.Equal("\n\n", tokenizer.Piece(271)!.Replace("Ċ", "\n", StringComparison.Ordinal));

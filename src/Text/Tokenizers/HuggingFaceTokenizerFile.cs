@@ -1,4 +1,4 @@
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using NativeTokenizer = Tokenizers.DotNet.Tokenizer;
 
 namespace Unlearn.Text;
@@ -17,54 +17,60 @@ internal sealed class HuggingFaceTokenizerFile
     private readonly Lazy<NativeTokenizer> _withPostProcessor;
     private readonly string?[] _pieces;
 
-    private HuggingFaceTokenizerFile(string path, JsonObject json)
+    private HuggingFaceTokenizerFile(string path, JsonElement json)
     {
         Path = path;
-        var model = json["model"] as JsonObject ?? throw new TokenizerException($"{path}: no \"model\" object (not a Hugging Face tokenizer.json)");
-        ModelType = model["type"]?.GetValue<string>() ?? (model["vocab"] is JsonArray ? "Unigram" : "BPE");
+        if (json.ValueKind != JsonValueKind.Object || !json.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object)
+            throw new TokenizerException($"{path}: no \"model\" object (not a Hugging Face tokenizer.json)");
+        var hasVocab = model.TryGetProperty("vocab", out var vocab);
+        ModelType = Text(model, "type") ?? (hasVocab && vocab.ValueKind == JsonValueKind.Array ? "Unigram" : "BPE");
         var vocabulary = new Dictionary<string, int>(StringComparer.Ordinal);
-        switch (model["vocab"])
+        switch (hasVocab ? vocab.ValueKind : JsonValueKind.Undefined)
         {
-            case JsonObject byPiece:
-                foreach (var (piece, id) in byPiece) vocabulary[piece] = IntValue(id, path, $"model.vocab[\"{piece}\"]");
+            case JsonValueKind.Object:
+                foreach (var entry in vocab.EnumerateObject()) vocabulary[entry.Name] = IntValue(entry.Value, path, $"model.vocab[\"{entry.Name}\"]");
                 break;
-            case JsonArray unigram:
-                for (var i = 0; i < unigram.Count; i++)
-                    vocabulary[unigram[i] is JsonArray { Count: > 0 } entry ? entry[0]!.GetValue<string>()
-                        : throw new TokenizerException($"{path}: model.vocab[{i}] must be [piece, score]")] = i;
+            case JsonValueKind.Array:
+                var index = 0;
+                foreach (var entry in vocab.EnumerateArray())
+                {
+                    vocabulary[entry.ValueKind == JsonValueKind.Array && entry.GetArrayLength() > 0 && entry[0].ValueKind == JsonValueKind.String
+                        ? entry[0].GetString()! : throw new TokenizerException($"{path}: model.vocab[{index}] must be [piece, score]")] = index;
+                    index++;
+                }
                 break;
             default:
                 throw new TokenizerException($"{path}: model.vocab is missing; a {ModelType} model needs its vocabulary");
         }
         var special = new Dictionary<string, int>(StringComparer.Ordinal);
-        if (json["added_tokens"] is JsonArray added)
-            for (var i = 0; i < added.Count; i++)
+        if (json.TryGetProperty("added_tokens", out var added) && added.ValueKind == JsonValueKind.Array)
+        {
+            var i = 0;
+            foreach (var token in added.EnumerateArray())
             {
-                var content = added[i]?["content"]?.GetValue<string>();
-                var id = added[i]?["id"];
-                if (content is null || id is null) throw new TokenizerException($"{path}: added_tokens[{i}] lacks \"content\" or \"id\"");
+                var content = token.ValueKind == JsonValueKind.Object ? Text(token, "content") : null;
+                if (content is null || !token.TryGetProperty("id", out var id)) throw new TokenizerException($"{path}: added_tokens[{i}] lacks \"content\" or \"id\"");
                 vocabulary[content] = IntValue(id, path, $"added_tokens[{i}].id");
-                if (added[i]?["special"] is JsonValue flag && flag.TryGetValue<bool>(out var isSpecial) && isSpecial) special[content] = vocabulary[content];
+                if (token.TryGetProperty("special", out var flag) && flag.ValueKind == JsonValueKind.True) special[content] = vocabulary[content];
+                i++;
             }
+        }
         Vocabulary = vocabulary;
         SpecialTokens = special;
         VocabSize = vocabulary.Count == 0 ? 0 : vocabulary.Values.Max() + 1;
         _pieces = new string?[VocabSize];
         foreach (var (piece, id) in vocabulary) if (id >= 0) _pieces[id] = piece;
-        PostProcessorPrefix = SingleSequencePrefix(json["post_processor"]);
-        AddsPrefixSpace = HasDummyPrefix(json["normalizer"]) || HasDummyPrefix(json["pre_tokenizer"]);
+        var postProcessor = Property(json, "post_processor");
+        PostProcessorPrefix = SingleSequencePrefix(postProcessor);
+        AddsPrefixSpace = HasDummyPrefix(Property(json, "normalizer")) || HasDummyPrefix(Property(json, "pre_tokenizer"));
 
-        json["truncation"] = null;
-        json["padding"] = null;
-        json["post_processor"] = null;
-        _withoutPostProcessor = LoadNative(path, json);
-        _withPostProcessor = new Lazy<NativeTokenizer>(() =>
-        {
-            var again = ModelTokenizer.ReadJsonObject(path);
-            again["truncation"] = null;
-            again["padding"] = null;
-            return LoadNative(path, again);
-        });
+        // Only a file that truncates, pads or has a post-processor that adds tokens needs a copy without them.
+        var cutsOrPads = Property(json, "truncation") is not null || Property(json, "padding") is not null;
+        var addsTokens = postProcessor is { } processor && AddsTokens(processor);
+        _withoutPostProcessor = cutsOrPads || addsTokens ? LoadNative(path, Copy(json, withPostProcessor: false)) : LoadNative(path, null);
+        _withPostProcessor = addsTokens
+            ? new Lazy<NativeTokenizer>(() => cutsOrPads ? LoadNative(path, Copy(ReadDocument(path).RootElement, withPostProcessor: true)) : LoadNative(path, null))
+            : new Lazy<NativeTokenizer>(() => _withoutPostProcessor);
     }
 
     /// <summary>The tokenizer.json file.</summary>
@@ -90,7 +96,11 @@ internal sealed class HuggingFaceTokenizerFile
 
     /// <summary>Loads and checks a tokenizer.json.</summary>
     /// <exception cref="TokenizerException">The file is malformed or the library refuses it.</exception>
-    public static HuggingFaceTokenizerFile Load(string path) => new(path, ModelTokenizer.ReadJsonObject(path));
+    public static HuggingFaceTokenizerFile Load(string path)
+    {
+        using var document = ReadDocument(path);
+        return new HuggingFaceTokenizerFile(path, document.RootElement);
+    }
 
     /// <summary>The ids of a text, no special tokens added (<c>add_special_tokens=False</c>).</summary>
     public IReadOnlyList<int> Encode(string text) => ToInts(Run(() => _withoutPostProcessor.Encode(text)));
@@ -120,20 +130,51 @@ internal sealed class HuggingFaceTokenizerFile
 
     private static int[] ToInts(uint[] ids) => Array.ConvertAll(ids, i => checked((int)i));
 
-    private static NativeTokenizer LoadNative(string path, JsonObject content)
+    private static JsonDocument ReadDocument(string path)
     {
-        var copy = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"unlearn-tokenizer-{Guid.NewGuid():N}.json");
         try
         {
-            File.WriteAllText(copy, content.ToJsonString());
+            return JsonDocument.Parse(File.ReadAllBytes(path));
+        }
+        catch (JsonException ex)
+        {
+            throw new TokenizerException($"{path}: malformed JSON ({ex.Message})", ex);
+        }
+    }
+
+    /// <summary>The file with truncation and padding off and, unless <paramref name="withPostProcessor"/>, without post-processor.</summary>
+    private static byte[] Copy(JsonElement json, bool withPostProcessor)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var property in json.EnumerateObject())
+            {
+                if (property.Name is "truncation" or "padding" || property.Name == "post_processor" && !withPostProcessor) writer.WriteNull(property.Name);
+                else property.WriteTo(writer);
+            }
+            writer.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+
+    /// <summary>Loads the file itself (<paramref name="content"/> null) or a copy of it written to a temporary file.</summary>
+    private static NativeTokenizer LoadNative(string path, byte[]? content)
+    {
+        var copy = content is null ? path : System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"unlearn-tokenizer-{Guid.NewGuid():N}.json");
+        try
+        {
+            if (content is not null) File.WriteAllBytes(copy, content);
             return new NativeTokenizer(copy);
         }
         catch (Tokenizers.DotNet.TokenizerException ex)
         {
-            // The copy is written without indentation; the library's own reading of the file gives lines and columns of the file.
+            // A copy is written without indentation; the library's own reading of the file gives lines and columns of the file.
             var reason = ex.Message;
-            try { new NativeTokenizer(path).Dispose(); }
-            catch (Tokenizers.DotNet.TokenizerException original) { reason = original.Message; }
+            if (content is not null)
+                try { new NativeTokenizer(path).Dispose(); }
+                catch (Tokenizers.DotNet.TokenizerException original) { reason = original.Message; }
             throw new TokenizerException($"{path}: the Hugging Face tokenizers library cannot load it: {reason}. " +
                 "Use the tokenizer.json that ships with the model (written by the tokenizers library or transformers' save_pretrained)", ex);
         }
@@ -144,46 +185,63 @@ internal sealed class HuggingFaceTokenizerFile
         }
         finally
         {
-            File.Delete(copy);
+            if (content is not null) File.Delete(copy);
         }
     }
 
-    private static int IntValue(JsonNode? node, string path, string where) =>
-        node is JsonValue v && v.TryGetValue<int>(out var i) ? i : throw new TokenizerException($"{path}: {where} must be an integer id");
+    private static JsonElement? Property(JsonElement json, string name) =>
+        json.ValueKind == JsonValueKind.Object && json.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
+
+    private static string? Text(JsonElement json, string name) =>
+        Property(json, name) is { ValueKind: JsonValueKind.String } value ? value.GetString() : null;
+
+    private static int IntValue(JsonElement node, string path, string where) =>
+        node.ValueKind == JsonValueKind.Number && node.TryGetInt32(out var i) ? i : throw new TokenizerException($"{path}: {where} must be an integer id");
+
+    /// <summary>False only for post-processors that never add a token: ByteLevel (offsets only), or a Sequence of those.</summary>
+    private static bool AddsTokens(JsonElement processor) => Text(processor, "type") switch
+    {
+        "ByteLevel" => false,
+        "Sequence" => Property(processor, "processors") is { ValueKind: JsonValueKind.Array } list && list.EnumerateArray().Any(AddsTokens),
+        _ => true,
+    };
 
     /// <summary>The special tokens before <c>$A</c> in a TemplateProcessing's <c>single</c> template, or BERT/RoBERTa's
     /// cls token, through a Sequence of processors.</summary>
-    private static List<string> SingleSequencePrefix(JsonNode? processor)
+    private static List<string> SingleSequencePrefix(JsonElement? processor)
     {
         var prefix = new List<string>();
-        switch (processor?["type"]?.GetValue<string>())
+        if (processor is not { } p) return prefix;
+        switch (Text(p, "type"))
         {
-            case "TemplateProcessing" when processor["single"] is JsonArray single:
-                foreach (var part in single)
+            case "TemplateProcessing" when Property(p, "single") is { ValueKind: JsonValueKind.Array } single:
+                foreach (var part in single.EnumerateArray())
                 {
-                    if (part?["Sequence"] is not null) break;
-                    if (part?["SpecialToken"]?["id"]?.GetValue<string>() is { } name)
-                        prefix.AddRange(processor["special_tokens"]?[name]?["tokens"] is JsonArray tokens
-                            ? tokens.Select(t => t!.GetValue<string>()) : [name]);
+                    if (Property(part, "Sequence") is not null) break;
+                    if (Property(part, "SpecialToken") is { } token && Text(token, "id") is { } name)
+                        prefix.AddRange(Property(p, "special_tokens") is { } map && Property(map, name) is { } entry
+                            && Property(entry, "tokens") is { ValueKind: JsonValueKind.Array } tokens
+                            ? tokens.EnumerateArray().Select(t => t.GetString()!) : [name]);
                 }
                 break;
-            case "BertProcessing" or "RobertaProcessing" when processor["cls"] is JsonArray { Count: > 0 } cls:
-                prefix.Add(cls[0]!.GetValue<string>());
+            case "BertProcessing" or "RobertaProcessing" when Property(p, "cls") is { ValueKind: JsonValueKind.Array } cls && cls.GetArrayLength() > 0:
+                prefix.Add(cls[0].GetString()!);
                 break;
-            case "Sequence" when processor["processors"] is JsonArray processors:
-                foreach (var p in processors) prefix.AddRange(SingleSequencePrefix(p));
+            case "Sequence" when Property(p, "processors") is { ValueKind: JsonValueKind.Array } processors:
+                foreach (var each in processors.EnumerateArray()) prefix.AddRange(SingleSequencePrefix(each));
                 break;
         }
         return prefix;
     }
 
     /// <summary>A normalizer Prepend("▁") or a Metaspace pre-tokenizer that prepends (directly or in a Sequence).</summary>
-    private static bool HasDummyPrefix(JsonNode? node) => node?["type"]?.GetValue<string>() switch
+    private static bool HasDummyPrefix(JsonElement? node) => node is { } n && Text(n, "type") switch
     {
-        "Prepend" => node["prepend"]?.GetValue<string>() == "▁",
-        "Metaspace" => node["prepend_scheme"]?.GetValue<string>() is "always" or "first"
-            || node["prepend_scheme"] is null && node["add_prefix_space"]?.GetValue<bool>() == true,
-        "Sequence" => (node["normalizers"] ?? node["pretokenizers"]) is JsonArray parts && parts.Any(HasDummyPrefix),
+        "Prepend" => Text(n, "prepend") == "▁",
+        "Metaspace" => Text(n, "prepend_scheme") is "always" or "first"
+            || Text(n, "prepend_scheme") is null && Property(n, "add_prefix_space") is { ValueKind: JsonValueKind.True },
+        "Sequence" => (Property(n, "normalizers") ?? Property(n, "pretokenizers")) is { ValueKind: JsonValueKind.Array } parts
+            && parts.EnumerateArray().Any(part => HasDummyPrefix(part)),
         _ => false,
     };
 }
