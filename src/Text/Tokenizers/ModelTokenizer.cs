@@ -71,7 +71,8 @@ public sealed class ModelTokenizer : ITokenizerView
     public int? BosId { get; }
 
     /// <summary>True when the model expects <see cref="BosId"/> before every prompt (tokenizer_config
-    /// <c>add_bos_token</c>; SentencePiece defaults to true).</summary>
+    /// <c>add_bos_token</c>; for a tokenizer.json, else whether its post-processor puts the BOS first; SentencePiece
+    /// defaults to true when the model has a BOS).</summary>
     public bool AddBos { get; }
 
     /// <summary>True when encoding puts a word boundary before the text by itself (SentencePiece's dummy prefix), so an
@@ -201,9 +202,11 @@ public sealed class ModelTokenizer : ITokenizerView
         var addedTokens = AddedTokensDecoder(Path.Combine(dir, "tokenizer_config.json"));
         var added = addedTokens.ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal);
         SentencePieceTokenizer tokenizer;
+        SentencePieceModelFile model;
         try
         {
-            using var stream = File.OpenRead(modelPath);
+            model = SentencePieceModelFile.Read(File.ReadAllBytes(modelPath));
+            using var stream = new MemoryStream(model.LoadableModel);
             tokenizer = SentencePieceTokenizer.Create(stream, false, false, added.Count == 0 ? null : added);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -211,9 +214,11 @@ public sealed class ModelTokenizer : ITokenizerView
             throw new TokenizerException($"{modelPath}: not a readable SentencePiece model ({ex.Message})", ex);
         }
         var ids = new Dictionary<string, int>(tokenizer.Vocabulary, StringComparer.Ordinal);
+        for (var id = 0; id < model.Pieces.Count; id++) ids.TryAdd(model.Pieces[id], id);
         foreach (var (token, id) in added) ids.TryAdd(token, id);
-        var eos = config.ResolveEos(ids, tokenizer.EndOfSentenceToken, dir);
-        var bos = config.ResolveOptional(config.BosToken, config.BosId, ids, tokenizer.BeginningOfSentenceId);
+        // A model may disable BOS and EOS (T5, ALBERT); then only the folder's configuration can name them.
+        var eos = config.ResolveEos(ids, model.EosId is not null ? tokenizer.EndOfSentenceToken : null, dir);
+        var bos = config.ResolveOptional(config.BosToken, config.BosId, ids, model.BosId);
         var pad = config.ResolveOptional(config.PadToken, config.PadId, ids, null) ?? eos.Id;
         var vocabSize = ids.Values.Max() + 1;
         var pieces = Pieces(ids);
@@ -222,7 +227,7 @@ public sealed class ModelTokenizer : ITokenizerView
             new TokenizerBackend(
                 t => MergeUnknownRuns(tokenizer.EncodeToIds(t, addBeginningOfSentence: false, addEndOfSentence: false), tokenizer.UnknownId),
                 i => tokenizer.Decode(i, considerSpecialTokens: true), pieces.GetValueOrDefault),
-            vocabSize, eos.Id, pad, bos, config.AddBos ?? true, tokenizer.AddDummyPrefix,
+            vocabSize, eos.Id, pad, bos, config.AddBos ?? bos is not null, tokenizer.AddDummyPrefix,
             [tokenizer.UnknownId, .. addedTokens.Where(t => t.Special).Select(t => t.Id)]);
     }
 
