@@ -24,6 +24,7 @@ public sealed class CliTests : IDisposable
     [InlineData("bench", "--architectures")]
     [InlineData("bench-es", "--model")]
     [InlineData("setup", "--source")]
+    [InlineData("tokenize", "--prompt")]
     public void EveryCommandHasHelpNamedAsUsersTypeIt(string command, string mentions)
     {
         var result = ToolProcess.Run(Cache, command, "--help");
@@ -38,7 +39,7 @@ public sealed class CliTests : IDisposable
         var result = ToolProcess.Run(Cache, "--help");
         Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
         Assert.StartsWith("Usage: dotnet unlearn [command]", result.StdOut.TrimStart());
-        foreach (var command in new[] { "run", "validate", "eval", "plugins", "compare", "bench", "bench-es", "setup" })
+        foreach (var command in new[] { "run", "validate", "eval", "plugins", "compare", "bench", "bench-es", "setup", "tokenize" })
             Assert.Matches($@"(?m)^\s+{command}\s", result.StdOut);
     }
 

@@ -4,16 +4,6 @@ using Unlearn.Tests;
 
 namespace Unlearn.Text.Tests;
 
-/// <summary>A theory over published tokenizer files, skipped (with the command that fetches them) when they are absent.</summary>
-public sealed class HfTokenizerTheoryAttribute : TheoryAttribute
-{
-    public HfTokenizerTheoryAttribute()
-    {
-        if (!Directory.Exists(TestPaths.HfTokenizersDir))
-            Skip = $"the published tokenizer files are not in {TestPaths.HfTokenizersDir}: run scripts/fixtures/fetch-hf-tokenizers.sh";
-    }
-}
-
 /// <summary><c>tokenizer.json</c> folders through <see cref="ModelTokenizer"/> against the Hugging Face tokenizers
 /// library: Fixtures/hf holds, for 300 probe strings, the ids that library gave with and without special tokens and
 /// the text it decoded with skip_special_tokens=True (scripts/fixtures/hf_tokenizer_fixtures.mjs), on the published
