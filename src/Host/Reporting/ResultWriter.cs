@@ -48,6 +48,7 @@ public static class ResultWriter
             if (u.Trajectory.Count > 0)
                 WriteCsv(folder, "controls.csv", u.Trajectory.Select(t => new { step = t.Step, key = t.Key, value = Round(t.Value) }));
         }
+        if (spec.Report.TofuEval) Evaluation.OpenUnlearningNames.Write(folder, result.Metrics);
         var charts = spec.Report.Charts ? Charts.WriteRunCharts(folder, result) : [];
         folder.Write("report.md", MarkdownReport.Render(spec, result, charts));
     }
