@@ -75,6 +75,13 @@ public sealed class CliTests : IDisposable
         var read = Unlearn.Host.Evaluation.RetainLogs.Load(usable).Result("truth-ratio", "forget10_perturbed");
         Assert.Equal(0.6, read.Value);
         Assert.Equal([0.5, 0.7], read.Items);
+
+        // privleak reads the AUC of its membership score.
+        var privleak = ToolProcess.Run(Cache, ["validate", HostTestPaths.Quickstart, "--set", "evaluate.metrics=[privleak]",
+            "--set", $"evaluate.retain_logs={noTruthRatio}"]);
+        Assert.True(privleak.ExitCode == ExitCodes.Success, privleak.ToString());
+        Assert.Contains("has no mia_* entry", ToolProcess.Run(Cache, ["validate", HostTestPaths.Quickstart, "--set", "evaluate.metrics=[privleak]",
+            "--set", $"evaluate.retain_logs={usable}"]).StdErr);
     }
 
     [Fact]

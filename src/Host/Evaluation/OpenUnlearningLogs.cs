@@ -69,7 +69,7 @@ public static class OpenUnlearningNames
                 {
                     if (Key(m.Metric, m.Split) is not { } key || !seen.Add(key)) continue;
                     writer.WriteStartObject(key);
-                    WriteNumber(writer, "agg_value", m.Value);
+                    WriteNumber(writer, "agg_value", AggregateValue(m));
                     if (m.Items.Count > 0)
                     {
                         writer.WriteStartObject("value_by_index");
@@ -89,6 +89,11 @@ public static class OpenUnlearningNames
         }
         return written;
     }
+
+    /// <summary>OpenUnlearning's <c>agg_value</c>: the aggregate, except for membership inference, where it is the
+    /// forget-vs-holdout AUC (NaN, written as null, when the metric had no holdout split).</summary>
+    private static double AggregateValue(MetricRecord m) =>
+        m.Metric.StartsWith("mia-", StringComparison.Ordinal) ? m.Extras.GetValueOrDefault("auc", double.NaN) : m.Value;
 
     private static void WriteNumber(Utf8JsonWriter writer, string name, double value)
     {
@@ -169,8 +174,10 @@ public sealed class RetainLogs
             }
             items.AddRange(indexed.OrderBy(i => i.Index).Select(i => i.Value));
         }
-        var extras = metric.StartsWith("mia-", StringComparison.Ordinal) ? new Dictionary<string, double> { ["auc"] = aggregate } : new Dictionary<string, double>();
-        return new MetricResult(aggregate, items) { Extras = extras };
+        // A mia_* agg_value is the AUC, which this tool's mia-* metrics report as the "auc" extra.
+        if (metric.StartsWith("mia-", StringComparison.Ordinal))
+            return new MetricResult(items.Count > 0 ? items.Average() : double.NaN, items) { Extras = new Dictionary<string, double> { ["auc"] = aggregate } };
+        return new MetricResult(aggregate, items);
     }
 
     private double Number(JsonElement value, string where) => value.ValueKind switch
