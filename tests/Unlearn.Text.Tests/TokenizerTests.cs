@@ -85,6 +85,8 @@ public sealed class TokenizerTests : IDisposable
         Assert.Equal("Ġworld", tokenizer.Piece(16));
         // Special tokens are skipped, the non-special added token is kept.
         Assert.Equal("hello<think> world", tokenizer.Decode([11, 18, 19, 16, 17]));
+        // Ids beyond the tokenizer's vocabulary (a model's larger embedding) are skipped, as Hugging Face does.
+        Assert.Equal("hello world", tokenizer.Decode([11, 20, 16, 500]));
 
         File.WriteAllText(Path.Combine(dir, "tokenizer.json"), "{\n  \"model\": {\"type\": \"BPE\", \"vocab\": {}, \"merges\": []},\n  \"added_tokens\": [{\"id\": 0, \"content\": \"x\"}]\n}");
         var error = Assert.Throws<TokenizerException>(() => ModelTokenizer.Load(dir)).Message;

@@ -108,11 +108,11 @@ internal sealed class HuggingFaceTokenizerFile
     /// <summary>The ids with the post-processor's special tokens (<c>add_special_tokens=True</c>).</summary>
     public IReadOnlyList<int> EncodeWithSpecialTokens(string text) => ToInts(Run(() => _withPostProcessor.Value.Encode(text)));
 
-    /// <summary>The text of ids, special tokens skipped (<c>skip_special_tokens=True</c>).</summary>
+    /// <summary>The text of ids, special tokens skipped (<c>skip_special_tokens=True</c>). Ids the vocabulary does not
+    /// have (a model's embedding may be larger than its tokenizer) are skipped, as the library does.</summary>
     public string Decode(IEnumerable<int> ids)
     {
-        var tokens = ids.Select(id => id >= 0 && id < VocabSize ? (uint)id
-            : throw new ArgumentOutOfRangeException(nameof(ids), id, $"token id outside the vocabulary of {Path} (0..{VocabSize - 1})")).ToArray();
+        var tokens = ids.Where(id => id >= 0).Select(id => (uint)id).ToArray();
         return Run(() => _withoutPostProcessor.Decode(tokens));
     }
 
