@@ -26,7 +26,7 @@ public sealed class MetricsModule : IPluginModule
             new PluginInfo("es-similar", "Extraction Strength where a continuation counts as reproduced when its ROUGE-L recall reaches a threshold."),
             o => new GeneratedExtractionStrengthMetric(o.Question, o.Threshold, o.Stemmer));
         catalog.AddMetric<ExtractionStrengthOptions>(
-            new PluginInfo("em", "Exact Memorisation: share of answer tokens whose teacher-forced argmax is the label."),
+            new PluginInfo("em", "Exact Memorisation: share of answer tokens (EOS not counted) whose teacher-forced argmax is the label."),
             o => new ExactMemorisationMetric(o.Question));
         catalog.AddMetric<NoOptions>(
             new PluginInfo("perplexity", "Perplexity: per item exp of its mean token NLL; aggregate exp of the split's mean token NLL."),

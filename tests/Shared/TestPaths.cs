@@ -9,6 +9,14 @@ public static class TestPaths
     /// <summary>The TOFU benchmark as JSON lines, in ../shared/tofu next to the repository (never copied into it).</summary>
     public static string TofuDir => Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "tofu"));
 
+    /// <summary>The published Hugging Face tokenizer files (several MB each, not in the repository) that
+    /// scripts/fixtures/fetch-hf-tokenizers.sh puts into <c>UNLEARN_HF_TOKENIZERS</c>, else
+    /// <c>$XDG_CACHE_HOME/dotnet-unlearn/hf-tokenizers</c> or <c>~/.cache/dotnet-unlearn/hf-tokenizers</c>.</summary>
+    public static string HfTokenizersDir =>
+        Environment.GetEnvironmentVariable("UNLEARN_HF_TOKENIZERS") is { Length: > 0 } configured ? configured
+        : Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? xdg
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "dotnet-unlearn", "hf-tokenizers");
+
     /// <summary>A new empty temporary folder.</summary>
     public static string NewTempDir(string prefix = "unlearn-test")
     {

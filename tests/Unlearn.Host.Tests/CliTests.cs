@@ -25,6 +25,7 @@ public sealed class CliTests : IDisposable
     [InlineData("bench", "--architectures")]
     [InlineData("bench-es", "--model")]
     [InlineData("setup", "--source")]
+    [InlineData("tokenize", "--prompt")]
     public void EveryCommandHasHelpNamedAsUsersTypeIt(string command, string mentions)
     {
         var result = ToolProcess.Run(Cache, command, "--help");
@@ -39,7 +40,7 @@ public sealed class CliTests : IDisposable
         var result = ToolProcess.Run(Cache, "--help");
         Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
         Assert.StartsWith("Usage: dotnet unlearn [command]", result.StdOut.TrimStart());
-        foreach (var command in new[] { "run", "validate", "eval", "plugins", "compare", "bench", "bench-es", "setup" })
+        foreach (var command in new[] { "run", "validate", "eval", "plugins", "compare", "bench", "bench-es", "setup", "tokenize" })
             Assert.Matches($@"(?m)^\s+{command}\s", result.StdOut);
     }
 
@@ -64,6 +65,39 @@ public sealed class CliTests : IDisposable
         var result = ToolProcess.Run(Cache, args);
         Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
         Assert.Contains($"valid ({runs} run{(runs == 1 ? "" : "s")})", result.StdOut);
+    }
+
+    [Fact]
+    public void RetainLogsAreCheckedBeforeAnyWork()
+    {
+        string[] Validate(string logs) => ["validate", HostTestPaths.Quickstart, "--set", "evaluate.metrics=[truth-ratio, forget-quality]",
+            "--set", $"evaluate.retain_logs={logs}"];
+        var missing = Path.Combine(_files.Dir, "absent", "TOFU_EVAL.json");
+        var result = ToolProcess.Run(Cache, Validate(missing));
+        Assert.True(result.ExitCode == ExitCodes.BadInput, result.ToString());
+        Assert.Contains($"evaluate.retain_logs: {missing}: retain logs not found", result.StdErr);
+
+        var wrongShape = _files.Write("wrong.json", "{\"forget_truth_ratio\": [0.5]}");
+        Assert.Contains($"{wrongShape}: entry \"forget_truth_ratio\" must be an object with \"agg_value\"", ToolProcess.Run(Cache, Validate(wrongShape)).StdErr);
+
+        var noTruthRatio = _files.Write("mia.json", "{\"mia_min_k\": {\"agg_value\": 0.61}}");
+        var lacking = ToolProcess.Run(Cache, Validate(noTruthRatio));
+        Assert.True(lacking.ExitCode == ExitCodes.BadInput, lacking.ToString());
+        Assert.Contains("has no \"forget_truth_ratio\" entry, which forget-quality reads for the retain model", lacking.StdErr);
+
+        var usable = _files.Write("ok.json", "{\"forget_truth_ratio\": {\"agg_value\": 0.6, \"value_by_index\": {\"1\": {\"score\": 0.7}, \"0\": {\"score\": 0.5}}}}");
+        var valid = ToolProcess.Run(Cache, Validate(usable));
+        Assert.True(valid.ExitCode == ExitCodes.Success, valid.ToString());
+        var read = Unlearn.Host.Evaluation.RetainLogs.Load(usable).Result("truth-ratio", "forget10_perturbed");
+        Assert.Equal(0.6, read.Value);
+        Assert.Equal([0.5, 0.7], read.Items);
+
+        // privleak reads the AUC of its membership score.
+        var privleak = ToolProcess.Run(Cache, ["validate", HostTestPaths.Quickstart, "--set", "evaluate.metrics=[privleak]",
+            "--set", $"evaluate.retain_logs={noTruthRatio}"]);
+        Assert.True(privleak.ExitCode == ExitCodes.Success, privleak.ToString());
+        Assert.Contains("has no mia_* entry", ToolProcess.Run(Cache, ["validate", HostTestPaths.Quickstart, "--set", "evaluate.metrics=[privleak]",
+            "--set", $"evaluate.retain_logs={usable}"]).StdErr);
     }
 
     [Fact]

@@ -109,11 +109,11 @@ public sealed class EndToEndTests(TinyRunFixture fixture) : IClassFixture<TinyRu
         Assert.Equal("model,split,metric,value", csv[0]);
         Assert.Equal(metrics.Count, csv.Length - 1);
 
-        // items.csv: one row per item; the per-item ES mean is the aggregate (ES aggregates by the mean).
+        // items.csv: one row per item, full precision, so the per-item ES mean rounds to the aggregate (ES aggregates by the mean).
         var items = File.ReadAllLines(Path.Combine(folder, "items.csv")).Skip(1).Select(l => l.Split(','))
             .Where(c => c[1] == "original" && c[2] == "forget" && c[3] == "es").Select(c => double.Parse(c[5], System.Globalization.CultureInfo.InvariantCulture)).ToList();
         Assert.NotEmpty(items);
-        Assert.Equal(metrics[("original", "forget", "es")], items.Average(), 3);
+        Assert.Equal(metrics[("original", "forget", "es")], Math.Round(items.Average(), 4));
         Assert.Contains("tiny-e2e", File.ReadAllText(Path.Combine(folder, "report.md")));
 
         // Calibration ran with the pipeline's options: α* in [0, 1], at most max_evaluations = 6 evaluations,
@@ -273,5 +273,31 @@ public sealed class EndToEndTests(TinyRunFixture fixture) : IClassFixture<TinyRu
         var broken = ToolProcess.Run(fixture.Cache, Eval(chatModel, "eval-broken"));
         Assert.True(broken.ExitCode == ExitCodes.BadInput, broken.ToString());
         Assert.Contains(Path.Combine(chatModel, "chat_template.jinja") + ":1:", broken.StdErr);
+    }
+
+    [Fact]
+    public void ATofuEvalJsonWrittenByARunServesAsRetainLogsForForgetQuality()
+    {
+        // A run with the retain model in process, writing OpenUnlearning's TOFU_EVAL.json for every model.
+        var run = Folder(fixture.Run("tofu-eval-runs", "--set", "evaluate.metrics=[truth-ratio, forget-quality]", "--set", "report.tofu_eval=true"));
+        var retainLogs = Path.Combine(run, "openunlearning", "retain", "TOFU_EVAL.json");
+        var logs = Json(retainLogs);
+        var forgetTruthRatio = logs.GetProperty("forget_truth_ratio");
+        var metrics = Metrics(run);
+        Assert.Equal(metrics[("retain", "forget", "truth-ratio")], Math.Round(forgetTruthRatio.GetProperty("agg_value").GetDouble(), 4));
+        var items = File.ReadAllLines(Path.Combine(run, "items.csv")).Skip(1).Select(l => l.Split(','))
+            .Where(c => c[1] == "retain" && c[2] == "forget" && c[3] == "truth-ratio").Select(c => c[5]).ToList();
+        Assert.Equal(items, forgetTruthRatio.GetProperty("value_by_index").EnumerateObject()
+            .Select(e => e.Value.GetProperty("score").GetDouble().ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.Equal(metrics[("original", "forget", "forget-quality")],
+            Math.Round(Json(Path.Combine(run, "openunlearning", "original", "TOFU_EVAL.json")).GetProperty("forget_quality").GetProperty("agg_value").GetDouble(), 4));
+
+        // eval of the original model alone, the retain side read from that file: the same forget quality.
+        var target = Json(Path.Combine(run, "manifest.json")).GetProperty("models").GetProperty("original").GetString()!;
+        var dataLine = File.ReadLines(Path.Combine(run, "run.log")).First(l => l.Contains("] data: ", StringComparison.Ordinal));
+        var data = System.Text.RegularExpressions.Regex.Match(dataLine, @"\] data: (.+) \(").Groups[1].Value;
+        var eval = Folder(ToolProcess.Run(fixture.Cache, "eval", "--model", target, "--data", data, "--splits", "forget10_perturbed",
+            "--metrics", "truth-ratio,forget-quality", "--retain-logs", retainLogs, "--out", Path.Combine(fixture.Root, "eval-retain-logs")));
+        Assert.Equal(metrics[("original", "forget", "forget-quality")], Metrics(eval)[("original", "forget10_perturbed", "forget-quality")]);
     }
 }

@@ -29,11 +29,18 @@ public class ExtractionStrengthTests
     }
 
     [Fact]
-    public void Exact_memorisation_counts_eos_as_a_label()
+    public void Exact_memorisation_counts_the_answer_tokens_without_eos()
     {
-        Assert.Equal(0.75, ExtractionStrength.ExactMemorisation([true, true, true, false]), 12);
-        Assert.Equal(1.0 / 3, ExtractionStrength.ExactMemorisation([false, true, false]), 12);
-        Assert.Equal(0.0, ExtractionStrength.ExactMemorisation([]), 12);
+        Assert.Equal(0.75, ExtractionStrength.ExactMemorisation([true, true, true, false], 4), 12);
+        Assert.Equal(0.5, ExtractionStrength.ExactMemorisation([false, true, false], 2), 12);
+        Assert.Equal(0.0, ExtractionStrength.ExactMemorisation([], 0), 12);
+        Assert.Equal(0.0, ExtractionStrength.ExactMemorisation([true], 0), 12);
+        // Hand-counted: 22 answer tokens, the argmax wrong at positions 3, 9, 14 and 20 (18 right), then the EOS, right.
+        var matches = Enumerable.Range(0, 23).Select(i => i is not (3 or 9 or 14 or 20)).ToArray();
+        Assert.Equal(18.0 / 22, ExtractionStrength.ExactMemorisation(Scores(true, matches)), 12);
+        Assert.Equal(18.0 / 22, ExtractionStrength.ExactMemorisation(Scores(true, [.. matches[..22], false])), 12);
+        Assert.Equal(18.0 / 22, ExtractionStrength.ExactMemorisation(Scores(false, matches[..22])), 12);
+        Assert.Throws<ArgumentOutOfRangeException>(() => ExtractionStrength.ExactMemorisation([true], 2));
     }
 
     [Fact]
@@ -51,9 +58,9 @@ public class ExtractionStrengthTests
         ]);
         var table = new Dictionary<(string, string), AnswerScores>
         {
-            [("q1", "a1")] = Scores(true, true, true, true, false),  // ES 1, EM 3/4
-            [("q2", "a2")] = Scores(true, false, true, true),        // ES 1/2 (|a| = 2), EM 2/3
-            [("p1", "a1")] = Scores(true, true, false, true, true),  // ES 1/3, EM 3/4
+            [("q1", "a1")] = Scores(true, true, true, true, false),  // ES 1, EM 3/3 (the EOS miss is not counted)
+            [("q2", "a2")] = Scores(true, false, true, true),        // ES 1/2 (|a| = 2), EM 1/2
+            [("p1", "a1")] = Scores(true, true, false, true, true),  // ES 1/3, EM 2/3
             [("p2", "a2")] = Scores(true, true, true, true),         // ES 1, EM 1
         };
         return new FakeMetricContext(split) { Score = (q, a) => table[(q, a)] };
@@ -79,7 +86,8 @@ public class ExtractionStrengthTests
     public void Em_metric_averages_token_shares()
     {
         var result = new ExactMemorisationMetric(QuestionField.Original).Evaluate(ScriptedContext());
-        Assert.Equal((0.75 + 2.0 / 3) / 2, result.Value, 12);
+        Assert.Equal([1.0, 0.5], result.Items.Select(v => Math.Round(v, 12)));
+        Assert.Equal((1.0 + 0.5) / 2, result.Value, 12);
     }
 
     private static (FakeMetricContext Context, TokenTableModel Model) TokenTableWorld(int seed, int items)

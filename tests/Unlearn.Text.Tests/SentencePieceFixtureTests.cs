@@ -51,6 +51,41 @@ public sealed class SentencePieceFixtureTests
     }
 
     [Fact]
+    public void A_unigram_model_without_bos_loads_with_its_eos_and_adds_no_bos()
+    {
+        var tokenizer = ModelTokenizer.Load(Path.Combine(Root, "unigram-t5"));
+        Assert.Null(tokenizer.BosId);
+        Assert.False(tokenizer.AddBos);
+        Assert.Equal(1, tokenizer.EosId);
+        var (prompt, answer) = new BatchEncoder(tokenizer).Tokenize("Where was Kalo born?", "In Astholm.");
+        Assert.Equal(tokenizer.Encode("Question: Where was Kalo born?\nAnswer:"), prompt);
+        Assert.Equal(1, answer[^1]);
+    }
+
+    [Fact]
+    public void A_unigram_model_without_bos_and_eos_loads_with_the_eos_its_config_names()
+    {
+        // Fixtures/sentencepiece/unigram-albert has ALBERT's tokenizer_config.json: [SEP] ends, [CLS] begins, no BOS added.
+        var tokenizer = ModelTokenizer.Load(Path.Combine(Root, "unigram-albert"));
+        Assert.Equal(3, tokenizer.EosId);
+        Assert.Equal(2, tokenizer.BosId);
+        Assert.Equal(0, tokenizer.PadId);
+        Assert.False(tokenizer.AddBos);
+        var dir = Path.Combine(Path.GetTempPath(), "unlearn-sp-albert-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            File.Copy(Path.Combine(Root, "unigram-albert", "tokenizer.model"), Path.Combine(dir, "tokenizer.model"));
+            var error = Assert.Throws<TokenizerException>(() => ModelTokenizer.Load(dir)).Message;
+            Assert.Contains($"{dir}: no end-of-sequence token; set eos_token in tokenizer_config.json or eos_token_id in config.json", error);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public void Added_tokens_of_tokenizer_config_are_matched_before_the_model()
     {
         var dir = Path.Combine(Path.GetTempPath(), "unlearn-sp-added-" + Guid.NewGuid().ToString("N"));

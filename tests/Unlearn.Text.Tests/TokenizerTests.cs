@@ -58,17 +58,40 @@ public sealed class TokenizerTests : IDisposable
     public void Tokenizer_json_and_special_token_files_are_read()
     {
         var merges = string.Join(", ", Merges.Select(m => "\"" + m + "\""));
-        var json = "{\"added_tokens\": [{\"id\": 17, \"content\": \"<|endoftext|>\", \"special\": true}, {\"id\": 18, \"content\": \"<pad>\", \"special\": true}],"
-            + " \"pre_tokenizer\": {\"type\": \"ByteLevel\"},"
-            + " \"model\": {\"type\": \"BPE\", \"vocab\": " + Vocab + ", \"merges\": [" + merges + "]}}";
+        static string Added(int id, string content, bool special) =>
+            $"{{\"id\": {id}, \"content\": \"{content}\", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": {(special ? "true" : "false")}}}";
+        var json = "{\"version\": \"1.0\", \"truncation\": {\"direction\": \"Right\", \"max_length\": 1, \"strategy\": \"LongestFirst\", \"stride\": 0}, \"padding\": null,"
+            + " \"added_tokens\": [" + Added(17, "<|endoftext|>", true) + ", " + Added(18, "<pad>", true) + ", " + Added(19, "<think>", false) + "],"
+            + " \"normalizer\": null, \"pre_tokenizer\": {\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"trim_offsets\": true, \"use_regex\": true},"
+            + " \"post_processor\": {\"type\": \"TemplateProcessing\", \"single\": [{\"SpecialToken\": {\"id\": \"<pad>\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}],"
+            + " \"pair\": [{\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}], \"special_tokens\": {\"<pad>\": {\"id\": \"<pad>\", \"ids\": [18], \"tokens\": [\"<pad>\"]}}},"
+            + " \"decoder\": {\"type\": \"ByteLevel\", \"add_prefix_space\": true, \"trim_offsets\": true, \"use_regex\": true},"
+            + " \"model\": {\"type\": \"BPE\", \"dropout\": null, \"unk_token\": null, \"continuing_subword_prefix\": null, \"end_of_word_suffix\": null,"
+            + " \"fuse_unk\": false, \"byte_fallback\": false, \"vocab\": " + Vocab + ", \"merges\": [" + merges + "]}}";
         var dir = Folder("json", ("tokenizer.json", json),
             ("special_tokens_map.json", """{"eos_token": {"content": "<|endoftext|>"}, "pad_token": "<pad>"}"""));
         var tokenizer = ModelTokenizer.Load(dir);
+        Assert.Equal(TokenizerFormat.HuggingFaceJson, tokenizer.Format);
+        // The file's truncation (max_length 1) does not cut texts, and no special token is added by Encode.
         Assert.Equal([11, 16], tokenizer.Encode("hello world"));
+        Assert.Equal([11, 19, 16], tokenizer.Encode("hello<think> world"));
+        // The post-processor's prefix is what add_special_tokens=True adds, and it becomes the BOS.
+        Assert.Equal([18, 11, 16], tokenizer.EncodeWithSpecialTokens("hello world"));
+        Assert.Equal(18, tokenizer.BosId);
+        Assert.True(tokenizer.AddBos);
         Assert.Equal(17, tokenizer.EosId);
         Assert.Equal(18, tokenizer.PadId);
-        Assert.Equal(19, tokenizer.VocabSize);
-        Assert.Equal("hello", tokenizer.Decode([11, 18, 18]));
+        Assert.Equal(20, tokenizer.VocabSize);
+        Assert.Equal("Ġworld", tokenizer.Piece(16));
+        // Special tokens are skipped, the non-special added token is kept.
+        Assert.Equal("hello<think> world", tokenizer.Decode([11, 18, 19, 16, 17]));
+        // Ids beyond the tokenizer's vocabulary (a model's larger embedding) are skipped, as Hugging Face does.
+        Assert.Equal("hello world", tokenizer.Decode([11, 20, 16, 500]));
+
+        File.WriteAllText(Path.Combine(dir, "tokenizer.json"), "{\n  \"model\": {\"type\": \"BPE\", \"vocab\": {}, \"merges\": []},\n  \"added_tokens\": [{\"id\": 0, \"content\": \"x\"}]\n}");
+        var error = Assert.Throws<TokenizerException>(() => ModelTokenizer.Load(dir)).Message;
+        Assert.Contains(Path.Combine(dir, "tokenizer.json") + ": the Hugging Face tokenizers library cannot load it", error);
+        Assert.Contains("line 3", error);
     }
 
     [Fact]
@@ -95,10 +118,12 @@ public sealed class TokenizerTests : IDisposable
         var dir = Folder("empty");
         var ex = Assert.Throws<TokenizerException>(() => ModelTokenizer.Load(dir));
         Assert.Contains(dir, ex.Message);
-        Assert.Contains("unlearn_vocab.json, vocab.json + merges.txt, tokenizer.json, tokenizer.model", ex.Message);
+        Assert.Contains("unlearn_vocab.json, tokenizer.json, vocab.json + merges.txt, tokenizer.model", ex.Message);
         Assert.Contains("model folder not found", Assert.Throws<TokenizerException>(() => ModelTokenizer.Load(Path.Combine(_dir, "nope"))).Message);
-        var wordLevel = Folder("wordlevel", ("tokenizer.json", """{"model": {"type": "WordLevel", "vocab": {"a": 0}}}"""));
-        Assert.Contains("only byte-level BPE", Assert.Throws<TokenizerException>(() => ModelTokenizer.Load(wordLevel)).Message);
+        var wordLevel = Folder("wordlevel", ("tokenizer.json", """{"model": {"type": "WordLevel", "vocab": {"a": 0, "b": 1}, "unk_token": "a"}}"""));
+        Assert.Contains("no end-of-sequence token; set eos_token in tokenizer_config.json", Assert.Throws<TokenizerException>(() => ModelTokenizer.Load(wordLevel)).Message);
+        File.WriteAllText(Path.Combine(wordLevel, "tokenizer_config.json"), """{"eos_token": "b"}""");
+        Assert.Equal([1], ModelTokenizer.Load(wordLevel).Encode("b"));
     }
 
     [Fact]

@@ -38,14 +38,26 @@ public static class ExtractionStrength
         return FromMatches(scores.ArgmaxMatches, scores.AnswerLength);
     }
 
-    /// <summary>Exact Memorisation: the share of scored tokens (EOS included, as in the training loss) whose
-    /// teacher-forced argmax equals the label; 0 for an answer with no scored tokens.</summary>
-    public static double ExactMemorisation(IReadOnlyList<bool> matches)
+    /// <summary>Exact Memorisation: the share of the first <paramref name="answerLength"/> entries (the answer tokens,
+    /// EOS not counted, as OpenUnlearning's <c>exact_memorization</c> and <see cref="FromMatches"/> do) whose
+    /// teacher-forced argmax equals the label; 0 for an answer with no tokens.</summary>
+    /// <param name="matches">Whether the teacher-forced argmax equals the label, per answer token (EOS may follow).</param>
+    /// <param name="answerLength">Number of answer tokens to count (EOS excluded).</param>
+    public static double ExactMemorisation(IReadOnlyList<bool> matches, int answerLength)
     {
         ArgumentNullException.ThrowIfNull(matches);
-        if (matches.Count == 0) return 0.0;
+        if (answerLength < 0 || answerLength > matches.Count)
+            throw new ArgumentOutOfRangeException(nameof(answerLength), answerLength, $"answer length must be within 0..{matches.Count}");
+        if (answerLength == 0) return 0.0;
         var hits = 0;
-        foreach (var m in matches) if (m) hits++;
-        return (double)hits / matches.Count;
+        for (var i = 0; i < answerLength; i++) if (matches[i]) hits++;
+        return (double)hits / answerLength;
+    }
+
+    /// <summary>Exact Memorisation of one scored answer: the EOS entry, when present, is not counted.</summary>
+    public static double ExactMemorisation(AnswerScores scores)
+    {
+        ArgumentNullException.ThrowIfNull(scores);
+        return ExactMemorisation(scores.ArgmaxMatches, scores.AnswerLength);
     }
 }

@@ -53,7 +53,7 @@ public sealed class ExtractionStrengthMetric(QuestionField question) : IMetric
     }
 }
 
-/// <summary>Exact Memorisation: per item the share of scored answer tokens (EOS included) whose teacher-forced argmax
+/// <summary>Exact Memorisation: per item the share of answer tokens (EOS not counted) whose teacher-forced argmax
 /// equals the label; aggregate: the mean over items.</summary>
 public sealed class ExactMemorisationMetric(QuestionField question) : IMetric
 {
@@ -62,7 +62,7 @@ public sealed class ExactMemorisationMetric(QuestionField question) : IMetric
     {
         ArgumentNullException.ThrowIfNull(context);
         SplitScoring.NonEmptyItems(context, "em");
-        var items = context.ScoreSplit(question).Select(s => ExtractionStrength.ExactMemorisation(s.ArgmaxMatches)).ToList();
+        var items = context.ScoreSplit(question).Select(ExtractionStrength.ExactMemorisation).ToList();
         return new MetricResult(Aggregates.Mean(items), items);
     }
 }

@@ -27,10 +27,12 @@ public sealed class Commands(CommandOutcome outcome)
         [Option("out", Description = "Root folder for run folders (default: ./runs)")] string? @out = null,
         [Option("plugins", Description = "Extra plugin folder (repeatable); also allows a pipeline to name it")] string[]? plugins = null,
         [Option("resume", Description = "Resume an interrupted run folder (reuses its resolved pipeline and cached stages)")] string? resume = null,
-        [Option("quiet", Description = "Only print the run folder")] bool quiet = false)
+        [Option("quiet", Description = "Only print the run folder")] bool quiet = false,
+        [Option("retain-logs", Description = "OpenUnlearning TOFU_EVAL.json of the retain model: forget-quality and privleak read the retain side from it (sets evaluate.retain_logs)")] string? retainLogs = null)
     {
         outcome.Ran = true;
-        return Guard(() => RunCore(pipeline, set ?? [], @out, plugins ?? [], resume, quiet));
+        var sets = (set ?? []).Concat(retainLogs is null ? [] : [$"evaluate.retain_logs={Path.GetFullPath(retainLogs)}"]).ToList();
+        return Guard(() => RunCore(pipeline, sets, @out, plugins ?? [], resume, quiet));
     }
 
     /// <summary>Validates a pipeline.</summary>
@@ -63,7 +65,9 @@ public sealed class Commands(CommandOutcome outcome)
         [Option("metrics", Description = "Comma-separated metric names, e.g. es,es-paraphrased")] string metrics = "es",
         [Option("out", Description = "Root folder for run folders (default: ./runs)")] string? @out = null,
         [Option("plugins", Description = "Extra plugin folder (repeatable)")] string[]? plugins = null,
-        [Option("max-items", Description = "Evaluate only the first N items of each split")] int? maxItems = null)
+        [Option("max-items", Description = "Evaluate only the first N items of each split")] int? maxItems = null,
+        [Option("retain-logs", Description = "OpenUnlearning TOFU_EVAL.json of the retain model, for forget-quality and privleak (OpenUnlearning's retain_logs_path)")] string? retainLogs = null,
+        [Option("tofu-eval", Description = "Also write OpenUnlearning's TOFU_EVAL.json (openunlearning/original/TOFU_EVAL.json in the run folder)")] bool tofuEval = false)
     {
         outcome.Ran = true;
         return Guard(() =>
@@ -83,6 +87,8 @@ public sealed class Commands(CommandOutcome outcome)
             PipelineDocument.SetPath(root, "evaluate.splits", List(at, splitNames), at);
             PipelineDocument.SetPath(root, "evaluate.metrics", List(at, metricNames), at);
             if (maxItems != null) PipelineDocument.SetPath(root, "evaluate.max_items", new ConfigScalar(maxItems.ToString(), at), at);
+            if (retainLogs != null) PipelineDocument.SetPath(root, "evaluate.retain_logs", new ConfigScalar(Path.GetFullPath(retainLogs), at), at);
+            if (tofuEval) PipelineDocument.SetPath(root, "report.tofu_eval", new ConfigScalar("true", at), at);
             return Execute([new SweepRun("", "", root)], Path.Combine(Directory.GetCurrentDirectory(), "eval.yaml"), @out, plugins ?? [], null, quiet: false);
         });
     }

@@ -45,7 +45,7 @@ public static class PipelineBinder
         var unlearn = BindUnlearn(top.Section("unlearn"));
         var controls = BindPluginList(top.Node("controls"), "controls");
         var calibrate = BindOptionalPlugin(top.Node("calibrate"), "calibrate", top.LocationOf("calibrate"));
-        var evaluate = BindEvaluate(top.Section("evaluate"), data, learn, model, unlearn != null, calibrate != null);
+        var evaluate = BindEvaluate(top.Section("evaluate"), data, learn, model, unlearn != null, calibrate != null, baseDir);
         var report = BindReport(top.Section("report"));
         top.Node("sweep"); // expanded before binding (see SweepExpander)
         top.RejectUnknownKeys();
@@ -241,7 +241,7 @@ public static class PipelineBinder
         return ReadPluginEntry(node, path);
     }
 
-    private static EvaluateSpec BindEvaluate(SectionReader s, DataSpec data, LearnSpec learn, ModelSpec model, bool hasUnlearn, bool hasCalibrate)
+    private static EvaluateSpec BindEvaluate(SectionReader s, DataSpec data, LearnSpec learn, ModelSpec model, bool hasUnlearn, bool hasCalibrate, string baseDir)
     {
         var defaultModels = new List<string> { ModelRoles.Original };
         if (hasUnlearn) defaultModels.Add(ModelRoles.Unlearned);
@@ -286,9 +286,28 @@ public static class PipelineBinder
             }
         }
         _ = evalSplits;
-        var spec = new EvaluateSpec(models, splits, metrics, s.Int("batch_size", 32, min: 1), s.OptionalInt("max_items", min: 1), s.Int("max_new_tokens", 48, min: 1));
+        var retainLogs = s.String("retain_logs") is { } logs ? Path.GetFullPath(Path.Combine(baseDir, logs)) : null;
+        if (retainLogs != null) CheckRetainLogs(retainLogs, metrics, s.LocationOf("retain_logs"));
+        var spec = new EvaluateSpec(models, splits, metrics, s.Int("batch_size", 32, min: 1), s.OptionalInt("max_items", min: 1), s.Int("max_new_tokens", 48, min: 1),
+            retainLogs);
         s.RejectUnknownKeys();
         return spec;
+    }
+
+    /// <summary>Reads the retain logs before any work and checks they hold what forget-quality and privleak read.</summary>
+    private static void CheckRetainLogs(string path, IReadOnlyList<MetricUse> metrics, SourceLocation at)
+    {
+        Evaluation.RetainLogs logs;
+        try { logs = Evaluation.RetainLogs.Load(path); }
+        catch (InvalidDataException ex) { throw new PipelineException(at, "evaluate.retain_logs", ex.Message); }
+        var names = metrics.Select(m => m.Plugin.Name).ToHashSet(StringComparer.Ordinal);
+        if (names.Contains("forget-quality") && !logs.Has("truth-ratio", "forget"))
+            throw new PipelineException(at, "evaluate.retain_logs",
+                $"{path} has no \"forget_truth_ratio\" entry, which forget-quality reads for the retain model; give the {Evaluation.OpenUnlearningNames.FileName} of an evaluation that computed it");
+        string[] membership = ["mia-min-k", "mia-loss", "mia-zlib", "mia-min-k-pp"];
+        if (names.Contains("privleak") && !membership.Any(m => logs.Has(m, "forget")))
+            throw new PipelineException(at, "evaluate.retain_logs",
+                $"{path} has no mia_* entry (mia_min_k, mia_loss, mia_zlib, mia_min_k_plus_plus), which privleak reads for the retain model");
     }
 
     private static ReportSpec BindReport(SectionReader s)
@@ -304,7 +323,7 @@ public static class PipelineBinder
                 taus.Add(t);
             }
         }
-        var spec = new ReportSpec(s.Bool("charts", true), s.Bool("save_model", false), taus);
+        var spec = new ReportSpec(s.Bool("charts", true), s.Bool("save_model", false), taus, s.Bool("tofu_eval", false));
         s.RejectUnknownKeys();
         return spec;
     }

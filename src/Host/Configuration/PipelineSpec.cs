@@ -39,10 +39,14 @@ public sealed record UnlearnSpec(PluginUse Method, TrainerSettings Trainer, int 
 public sealed record MetricUse(PluginUse Plugin, IReadOnlyList<string>? Splits);
 
 /// <summary>The <c>evaluate</c> section.</summary>
-public sealed record EvaluateSpec(IReadOnlyList<string> Models, IReadOnlyList<string> Splits, IReadOnlyList<MetricUse> Metrics, int BatchSize, int? MaxItems, int MaxNewTokens);
+/// <param name="RetainLogs">An OpenUnlearning TOFU_EVAL.json of the retain model that forget-quality and privleak read
+/// instead of evaluating a retain model (<c>evaluate.retain_logs</c>), or null.</param>
+public sealed record EvaluateSpec(IReadOnlyList<string> Models, IReadOnlyList<string> Splits, IReadOnlyList<MetricUse> Metrics, int BatchSize, int? MaxItems, int MaxNewTokens,
+    string? RetainLogs = null);
 
 /// <summary>The <c>report</c> section.</summary>
-public sealed record ReportSpec(bool Charts, bool SaveModel, IReadOnlyList<double> Taus);
+/// <param name="TofuEval">Also write OpenUnlearning's TOFU_EVAL.json per evaluated model (<c>report.tofu_eval</c>).</param>
+public sealed record ReportSpec(bool Charts, bool SaveModel, IReadOnlyList<double> Taus, bool TofuEval = false);
 
 /// <summary>A whole, validated experiment.</summary>
 public sealed record PipelineSpec

@@ -16,11 +16,14 @@ public sealed class EvaluationSetup
 {
     /// <summary>Creates the setup.</summary>
     public EvaluationSetup(IReadOnlyDictionary<string, IDataSplit> splits, ITokenizerView tokenizer, IBatchEncoder encoder,
-        Func<string, MetricInstance> metricByName, GreedyGenerator generator, int batchSize, int? maxItems)
+        Func<string, MetricInstance> metricByName, GreedyGenerator generator, int batchSize, int? maxItems, RetainLogs? retainLogs = null)
     {
         Splits = splits; Tokenizer = tokenizer; Encoder = encoder; MetricByName = metricByName;
-        Generator = generator; BatchSize = batchSize; MaxItems = maxItems;
+        Generator = generator; BatchSize = batchSize; MaxItems = maxItems; RetainLogs = retainLogs;
     }
+
+    /// <summary>The retain model's results from an OpenUnlearning TOFU_EVAL.json, used instead of a retain model's, or null.</summary>
+    public RetainLogs? RetainLogs { get; }
 
     /// <summary>Logical split name -> split (already limited to MaxItems).</summary>
     public IReadOnlyDictionary<string, IDataSplit> Splits { get; }
@@ -162,13 +165,15 @@ public sealed class HostMetricContext(ModelEvaluator evaluator, IDataSplit split
     /// <inheritdoc />
     public override MetricResult Result(string metric, string? split1 = null, ModelRole role = ModelRole.Current)
     {
+        if (role == ModelRole.Retain && evaluator.Setup.RetainLogs is { } logs) return logs.Result(metric, split1 ?? split.Name);
         var target = role == ModelRole.Current ? evaluator : evaluator.Peers(role)
             ?? throw new InvalidOperationException($"the run has no {role.ToString().ToLowerInvariant()} model, which '{metric}' needs. Add a retain model (model.retain_path or a learn recipe that trains one).");
         return target.Result(metric, split1 ?? split.Name);
     }
 
     /// <inheritdoc />
-    public override bool HasModel(ModelRole role) => role == ModelRole.Current || evaluator.Peers(role) != null;
+    public override bool HasModel(ModelRole role) =>
+        role == ModelRole.Current || evaluator.Peers(role) != null || role == ModelRole.Retain && evaluator.Setup.RetainLogs != null;
 
     /// <inheritdoc />
     public override IDataSplit GetSplit(string name) => evaluator.Setup.GetSplit(name);

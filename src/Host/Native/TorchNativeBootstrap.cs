@@ -69,7 +69,7 @@ public sealed record TorchNativeStatus(TorchNativeSource Source, TorchPackages P
 public static class TorchNativeBootstrap
 {
     /// <summary>Commands that never touch torch; they work without the natives.</summary>
-    public static IReadOnlyList<string> CommandsWithoutTorch { get; } = ["plugins", "validate", "setup"];
+    public static IReadOnlyList<string> CommandsWithoutTorch { get; } = ["plugins", "validate", "setup", "tokenize"];
 
     // Dependency order: each library's NEEDED entries are already loaded when it is opened.
     private static readonly string[] LibTorchLoadOrder = ["libc10.so", "libtorch_cpu.so", "libtorch.so"];

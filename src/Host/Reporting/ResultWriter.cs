@@ -38,7 +38,8 @@ public static class ResultWriter
         folder.Write("manifest.json", JsonSerializer.Serialize(Manifest(spec, result, started, seconds), Json));
         folder.Write("summary.json", JsonSerializer.Serialize(Summary(spec, result), Json));
         WriteCsv(folder, "summary.csv", result.Metrics.Select(m => new { model = m.Model, split = m.Split, metric = m.Metric, value = Round(m.Value) }));
-        WriteCsv(folder, "items.csv", result.Metrics.SelectMany(m => m.Items.Select((v, i) => new { stage = "evaluate", model = m.Model, split = m.Split, metric = m.Metric, index = i, value = Round(v) })));
+        // Per-item values keep full precision (round-trip doubles): they are data for later analysis, not a report.
+        WriteCsv(folder, "items.csv", result.Metrics.SelectMany(m => m.Items.Select((v, i) => new { stage = "evaluate", model = m.Model, split = m.Split, metric = m.Metric, index = i, value = v })));
         if (result.Calibration is { } c)
             WriteCsv(folder, "calibration.csv", c.Curve.Select((p, i) => new { order = i, alpha = p.Alpha, retain = Round(p.Retain), forget = p.Forget is { } f ? Round(f) : (double?)null, non_monotone = p.NonMonotone }));
         if (result.Unlearning is { } u)
@@ -47,6 +48,7 @@ public static class ResultWriter
             if (u.Trajectory.Count > 0)
                 WriteCsv(folder, "controls.csv", u.Trajectory.Select(t => new { step = t.Step, key = t.Key, value = Round(t.Value) }));
         }
+        if (spec.Report.TofuEval) Evaluation.OpenUnlearningNames.Write(folder, result.Metrics);
         var charts = spec.Report.Charts ? Charts.WriteRunCharts(folder, result) : [];
         folder.Write("report.md", MarkdownReport.Render(spec, result, charts));
     }

@@ -74,9 +74,10 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
             return created;
         }
         var generator = Generator(spec, tokenizer);
+        var retainLogs = spec.Evaluate.RetainLogs is { } logsPath ? RetainLogs.Load(logsPath) : null;
         EvaluationSetup Setup(int? maxItems) => new(
             data.Splits.ToDictionary(s => s.Key, s => DataStage.Limit(s.Value, maxItems ?? spec.Evaluate.MaxItems)),
-            tokenizer, encoder, MetricByName, generator, spec.Evaluate.BatchSize, maxItems ?? spec.Evaluate.MaxItems);
+            tokenizer, encoder, MetricByName, generator, spec.Evaluate.BatchSize, maxItems ?? spec.Evaluate.MaxItems, retainLogs);
 
         var folders = new Dictionary<string, string>(StringComparer.Ordinal) { [ModelRoles.Original] = learned.TargetDir };
         if (learned.RetainDir != null) folders[ModelRoles.Retain] = learned.RetainDir;

