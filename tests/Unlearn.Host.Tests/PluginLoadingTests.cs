@@ -78,7 +78,7 @@ public sealed class PluginLoadingTests : IDisposable
         Assert.Equal("--plugins", objective.Assembly.Origin);
         Assert.Equal(HostTestPaths.ExamplePluginDll, objective.Assembly.Path);
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(HostTestPaths.ExamplePluginDll))), objective.Assembly.Sha256);
-        Assert.Equal(new Version(1, 0, 0, 0), objective.Assembly.SdkVersion);
+        Assert.Equal(new Version(1, 1, 0, 0), objective.Assembly.SdkVersion);
         Assert.Same(objective.Assembly.Path, metric.Assembly.Path);
 
         // Options are typed: listing shows key, type and default; binding validates.
@@ -151,7 +151,7 @@ public sealed class PluginLoadingTests : IDisposable
         var registry = Load(Folder(Path.GetDirectoryName(dll)!));
         var problem = Assert.Single(registry.Problems);
         Assert.Equal(dll, problem.Path);
-        Assert.Contains("built against plugin SDK 2.0, which is incompatible with this tool's SDK 1.0", problem.Message);
+        Assert.Contains("built against plugin SDK 2.0, which is incompatible with this tool's SDK 1.1", problem.Message);
         Assert.Contains("Rebuild the plugin", problem.Message);
         Assert.Empty(registry.Plugins);
 
@@ -168,7 +168,7 @@ public sealed class PluginLoadingTests : IDisposable
         var registry = Load(Folder(Path.GetDirectoryName(dll)!));
         var problem = Assert.Single(registry.Problems);
         Assert.Equal(dll, problem.Path);
-        Assert.Contains("built against plugin SDK 1.5, newer than this tool's SDK 1.0", problem.Message);
+        Assert.Contains("built against plugin SDK 1.5, newer than this tool's SDK 1.1", problem.Message);
     }
 
     [Fact]
