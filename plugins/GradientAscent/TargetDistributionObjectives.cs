@@ -25,6 +25,16 @@ internal static class ShiftedAnswer
         -(target * nn.functional.log_softmax(logits, -1)).sum(-1);
 
     public static Tensor MaskedMean(Tensor perPosition, Tensor mask) => (perPosition * mask).sum() / mask.sum().clamp_min(1.0);
+
+    /// <summary>The objective's loss with its logs (<paramref name="lossName"/> and "forget_nll") plus the optional λ·retain NLL.</summary>
+    public static ObjectiveLoss WithRetainNll(Tensor loss, string lossName, Tensor forgetLogits, ObjectiveContext context, UnlearnBatch batch, double retainWeight)
+    {
+        var logs = new Dictionary<string, double> { [lossName] = loss.item<float>() };
+        using (no_grad())
+            logs["forget_nll"] = AnswerLoss.MeanNll(forgetLogits, batch.Forget.Labels).item<float>();
+        var retainTerm = RetainRegulariser.Compute(RetainTerm.Nll, retainWeight, context, batch, logs);
+        return new ObjectiveLoss(retainTerm is null ? loss : loss + retainTerm, logs);
+    }
 }
 
 /// <summary>CE-U (cross-entropy unlearning, Yang 2025, arXiv:2503.01224): at every forget answer position the target is
@@ -48,12 +58,7 @@ public sealed class CrossEntropyUnlearningObjective(int ignoreFirst, double reta
         if (ignoreFirst > 0) mask = mask * mask.cumsum(1).gt(ignoreFirst).to_type(ScalarType.Float32);
         var target = nn.functional.softmax(logits.detach().masked_fill(ShiftedAnswer.LabelPositions(labels, logits.shape[2]), double.NegativeInfinity), -1);
         var loss = ShiftedAnswer.MaskedMean(ShiftedAnswer.CrossEntropy(target, logits), mask);
-        var logs = new Dictionary<string, double> { ["ceu_loss"] = loss.item<float>() };
-        using (no_grad())
-            logs["forget_nll"] = AnswerLoss.MeanNll(output, forget.Labels).item<float>();
-        var retainTerm = RetainRegulariser.Compute(RetainTerm.Nll, retainWeight, context, batch, logs);
-        if (retainTerm is not null) loss = loss + retainTerm;
-        return new ObjectiveLoss(loss, logs);
+        return ShiftedAnswer.WithRetainNll(loss, "ceu_loss", output, context, batch, retainWeight);
     }
 }
 
@@ -84,11 +89,6 @@ public sealed class UndialObjective(double strength, double retainWeight) : IObj
             target = nn.functional.softmax(referenceLogits - strength * trueToken, -1).detach();
         }
         var loss = ShiftedAnswer.MaskedMean(ShiftedAnswer.CrossEntropy(target, logits), mask);
-        var logs = new Dictionary<string, double> { ["undial_loss"] = loss.item<float>() };
-        using (no_grad())
-            logs["forget_nll"] = AnswerLoss.MeanNll(output, forget.Labels).item<float>();
-        var retainTerm = RetainRegulariser.Compute(RetainTerm.Nll, retainWeight, context, batch, logs);
-        if (retainTerm is not null) loss = loss + retainTerm;
-        return new ObjectiveLoss(loss, logs);
+        return ShiftedAnswer.WithRetainNll(loss, "undial_loss", output, context, batch, retainWeight);
     }
 }

@@ -141,15 +141,20 @@ public class OpenUnlearningObjectiveTests(TinyWorld world)
         }
     }
 
+    /// <summary>The pre-trained model as reference, a perturbed copy as the model being trained, and a full batch.</summary>
+    private (TestEncoder Encoder, TinyLanguageModel Reference, TinyLanguageModel Model, UnlearnBatch Batch) PerturbedAgainstReference()
+    {
+        var encoder = new TestEncoder();
+        var model = world.NewModel();
+        AscentTests.Perturb(model, 0.2);
+        return (encoder, world.NewModel(), model, TinyWorld.Batch(encoder));
+    }
+
     [Fact]
     public void UndialDistilsTheReferenceWithTheTrueLogitLoweredOnAnswerTokensOnly()
     {
         using var scope = NewDisposeScope();
-        var encoder = new TestEncoder();
-        var reference = world.NewModel();
-        var model = world.NewModel();
-        AscentTests.Perturb(model, 0.2);
-        var batch = TinyWorld.Batch(encoder);
+        var (encoder, reference, model, batch) = PerturbedAgainstReference();
         var objective = new UndialObjective(3.0, 0.5);
         Assert.Equal(ObjectiveNeeds.ReferenceModel | ObjectiveNeeds.RetainBatch, objective.Needs);
         var loss = objective.ComputeLoss(TinyWorld.Context(model, encoder, reference), batch);
@@ -182,11 +187,7 @@ public class OpenUnlearningObjectiveTests(TinyWorld world)
     public void PduIsTheLagrangianAndTakesAProjectedDualStep()
     {
         using var scope = NewDisposeScope();
-        var encoder = new TestEncoder();
-        var reference = world.NewModel();
-        var model = world.NewModel();
-        AscentTests.Perturb(model, 0.2);
-        var batch = TinyWorld.Batch(encoder);
+        var (encoder, reference, model, batch) = PerturbedAgainstReference();
         var objective = new PrimalDualObjective(new PduOptions { RetainTolerance = 0.25, DualStepSize = 0.5, InitialDual = 2.0 });
         Assert.Equal(ObjectiveNeeds.RetainBatch | ObjectiveNeeds.ReferenceModel, objective.Needs);
         objective.Prepare(TinyWorld.Setup(model, encoder));
