@@ -3,8 +3,9 @@ using static TorchSharp.torch;
 
 namespace Unlearn.Plugins.GradientAscent;
 
-/// <summary>The ascent term of GA, GD and KL on one forget batch, with the tricks of spec §3.
-/// Token NLLs come from <see cref="AnswerLoss.TokenNll(AnswerLogits, double)"/> on logits / <see cref="Temperature"/>.
+/// <summary>The ascent term of GA, GD, KL, WGA and SatImp on one forget batch, with the tricks of spec §3.
+/// Token NLLs come from <see cref="AnswerLoss.TokenNll(AnswerLogits, double)"/> on logits / <see cref="Temperature"/>; with a
+/// <see cref="Weighting"/> each token's NLL is multiplied by its detached weight w_t before anything below (WGA, SatImp).
 /// <list type="bullet">
 /// <item>Likelihood capping keeps, per sequence with n answer tokens, the k = ceil(q·n) tokens of lowest NLL
 /// (chosen on the detached NLL); q = 1 keeps all.</item>
@@ -16,10 +17,12 @@ namespace Unlearn.Plugins.GradientAscent;
 /// <param name="Temperature">T &gt; 0.</param>
 /// <param name="LikelihoodCap">q in (0, 1].</param>
 /// <param name="Bound">δ &gt; 0, or null for unbounded ascent.</param>
-public sealed record AscentTricks(double Temperature = 1.0, double LikelihoodCap = 1.0, double? Bound = null)
+/// <param name="Weighting">Token weights of weighted ascent, or null for plain ascent (every w_t = 1).</param>
+public sealed record AscentTricks(double Temperature = 1.0, double LikelihoodCap = 1.0, double? Bound = null, AscentWeighting? Weighting = null)
 {
     /// <summary>The ascent loss term (scalar, to be minimised) and its log values: "forget_nll" (mean answer-token
-    /// NLL at T = 1, all tokens), and with a bound "bound_active" (fraction of sequences with ℓ_i &lt; δ).</summary>
+    /// NLL at T = 1, all tokens), with a bound "bound_active" (fraction of sequences with ℓ_i &lt; δ), and with a
+    /// weighting "token_weight" (mean w_t over the kept tokens).</summary>
     public (Tensor Loss, Dictionary<string, double> Logs) Compute(AnswerLogits answer)
     {
         using var scope = NewDisposeScope();
@@ -29,7 +32,14 @@ public sealed record AscentTricks(double Temperature = 1.0, double LikelihoodCap
         logs["forget_nll"] = (plainNll.sum() / mask.sum().clamp_min(1.0)).item<float>();
 
         var kept = LikelihoodCap < 1.0 ? CappedMask(nll.detach(), mask, LikelihoodCap) : mask;
-        var sums = (nll * kept).sum(1);
+        var weighted = nll;
+        if (Weighting is { } weighting)
+        {
+            var weights = weighting.Weights(nll);
+            weighted = nll * weights;
+            logs["token_weight"] = ((weights * kept).sum() / kept.sum().clamp_min(1.0)).item<float>();
+        }
+        var sums = (weighted * kept).sum(1);
         var counts = kept.sum(1);
         var total = counts.sum().clamp_min(1.0);
         Tensor loss;
@@ -63,5 +73,24 @@ public sealed record AscentTricks(double Temperature = 1.0, double LikelihoodCap
         var keepSorted = arange(width, device: nll.device).unsqueeze(0).lt(k).to_type(mask.dtype).expand(nll.shape);
         var kept = zeros_like(mask).scatter(1, order, keepSorted);
         return (kept * mask).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Token weights of weighted ascent: w_t = p_t^<see cref="LikelihoodPower"/> · (1 − p_t)^<see cref="ComplementPower"/>
+/// with p_t = exp(−NLL_t) the (temperature-scaled) probability of the label, detached so the weight carries no
+/// gradient. WGA is (β, 0): tokens the model still predicts well weigh most; SatImp is (β1, β2).</summary>
+/// <param name="LikelihoodPower">Exponent of p_t (≥ 0).</param>
+/// <param name="ComplementPower">Exponent of 1 − p_t (≥ 0); 0 drops the factor.</param>
+public sealed record AscentWeighting(double LikelihoodPower, double ComplementPower = 0)
+{
+    /// <summary>w_t for token NLLs [B, T-1] (detached; positions outside the answer get a value that the caller masks).</summary>
+    public Tensor Weights(Tensor nll)
+    {
+        ArgumentNullException.ThrowIfNull(nll);
+        using var scope = NewDisposeScope();
+        var probability = (-nll.detach()).exp();
+        var weights = probability.pow(LikelihoodPower);
+        if (ComplementPower != 0) weights = weights * (1.0 - probability).clamp_min(0.0).pow(ComplementPower);
+        return weights.MoveToOuterDisposeScope();
     }
 }

@@ -6,7 +6,7 @@ using Unlearn.Plugins.GradientAscent;
 namespace Unlearn.Plugins.GradientAscent;
 
 /// <summary>Registers the gradient-ascent family of unlearning objectives (spec §3): ga, gd, kl, npo, npo-gd,
-/// npo-kl, simnpo, po, dpo and rmu.</summary>
+/// npo-kl, simnpo, po, dpo and rmu; and the further methods OpenUnlearning ships: wga, satimp, ce-u, undial and pdu.</summary>
 public sealed class GradientAscentModule : IPluginModule
 {
     /// <inheritdoc />
@@ -43,5 +43,20 @@ public sealed class GradientAscentModule : IPluginModule
         catalog.AddObjective<RmuOptions>(
             new PluginInfo("rmu", "Representation misdirection: steer forget activations of a middle layer to a random direction, keep retain activations."),
             o => new RmuObjective(o));
+        catalog.AddObjective<WgaOptions>(
+            new PluginInfo("wga", "Weighted gradient ascent: ascent on answer tokens weighted by p^beta (detached), plus λ times the retain NLL."),
+            o => new GradientAscentObjective(o.Tricks, RetainTerm.Nll, o.RetainWeight));
+        catalog.AddObjective<SatImpOptions>(
+            new PluginInfo("satimp", "SatImp: ascent on answer tokens weighted by p^beta1 (1 - p)^beta2 (detached), plus λ times the retain NLL."),
+            o => new GradientAscentObjective(o.Tricks, RetainTerm.Nll, o.RetainWeight));
+        catalog.AddObjective<CeuOptions>(
+            new PluginInfo("ce-u", "Cross-entropy unlearning: fit each forget answer position to the model's own distribution with the true token removed.") { Aliases = ["ceu"] },
+            o => new CrossEntropyUnlearningObjective(o.IgnoreFirstAnswerTokens, o.RetainWeight));
+        catalog.AddObjective<UndialOptions>(
+            new PluginInfo("undial", "UNDIAL: self-distillation towards the reference model's distribution with the true token's logit lowered by gamma."),
+            o => new UndialObjective(o.Strength, o.RetainWeight));
+        catalog.AddObjective<PduOptions>(
+            new PluginInfo("pdu", "Primal-dual unlearning: flatten the forget logits subject to retain NLL <= epsilon, with a dual variable as the retain weight."),
+            o => new PrimalDualObjective(o));
     }
 }

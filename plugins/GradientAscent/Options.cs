@@ -199,3 +199,141 @@ public sealed class RmuOptions : IValidatableOptions
         if (NormSampleSize < 1) yield return $"norm_sample_size must be >= 1, got {NormSampleSize}";
     }
 }
+
+/// <summary>Options shared by the weighted-ascent objectives <c>wga</c> and <c>satimp</c>: the retain NLL weight and the
+/// ascent tricks, which apply to the weighted token NLLs exactly as to plain ascent.</summary>
+public abstract class WeightedAscentOptions : IValidatableOptions
+{
+    /// <summary>λ, weight of the retain NLL.</summary>
+    [Description("Lambda: weight of the retain-set NLL term; 0 = none.")]
+    public abstract double RetainWeight { get; init; }
+
+    /// <summary>T: the ascent NLL (and the probabilities the weights are made of) on logits / T.</summary>
+    [Description("Temperature T: the weighted ascent NLL and its weights are computed on logits / T.")]
+    public double Temperature { get; init; } = 1.0;
+
+    /// <summary>q: per sequence, ascend only on the ceil(q·n) answer tokens with the lowest NLL.</summary>
+    [Description("Likelihood cap q in (0, 1]: per sequence ascend only on the ceil(q*n) answer tokens with the lowest NLL; 1 = off.")]
+    public double LikelihoodCap { get; init; } = 1.0;
+
+    /// <summary>δ: bounded ascent on the weighted mean token NLL of each sequence; null = off.</summary>
+    [Description("Bound delta: a sequence whose weighted mean answer-token NLL exceeds delta contributes nothing; unset = off.")]
+    public double? Bound { get; init; }
+
+    internal AscentTricks Tricks => new(Temperature, LikelihoodCap, Bound, Weighting);
+
+    /// <summary>The token weights of this objective.</summary>
+    internal abstract AscentWeighting Weighting { get; }
+
+    /// <summary>Checks of the objective's own options.</summary>
+    protected abstract IEnumerable<string> ValidateWeighting();
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate() =>
+        ValidateWeighting().Concat(OptionChecks.NonNegative("retain_weight", RetainWeight)).Concat(OptionChecks.Tricks(Temperature, LikelihoodCap, Bound));
+}
+
+/// <summary>Options of <c>wga</c> (weighted gradient ascent, Wang et al. 2025): token weights w_t = p_t^β.</summary>
+public sealed class WgaOptions : WeightedAscentOptions
+{
+    /// <summary>β, the exponent of the token probability.</summary>
+    [Description("Beta: exponent of the token probability in the weight w_t = p_t^beta (0 = plain ascent).")]
+    public double Beta { get; init; } = 1.0;
+
+    /// <inheritdoc />
+    [Description("Lambda: weight of the retain-set NLL term; 0 = none.")]
+    public override double RetainWeight { get; init; } = 1.0;
+
+    internal override AscentWeighting Weighting => new(Beta);
+
+    /// <inheritdoc />
+    protected override IEnumerable<string> ValidateWeighting() => OptionChecks.NonNegative("beta", Beta);
+}
+
+/// <summary>Options of <c>satimp</c> (Yang et al. 2025): token weights w_t = p_t^β1 · (1 − p_t)^β2.</summary>
+public sealed class SatImpOptions : WeightedAscentOptions
+{
+    /// <summary>β1, the exponent of the token probability (saturation).</summary>
+    [Description("Beta1: exponent of the token probability p_t in the weight (saturation).")]
+    public double Beta1 { get; init; } = 5.0;
+
+    /// <summary>β2, the exponent of 1 − p_t (importance).</summary>
+    [Description("Beta2: exponent of 1 - p_t in the weight (importance).")]
+    public double Beta2 { get; init; } = 1.0;
+
+    /// <inheritdoc />
+    [Description("Lambda: weight of the retain-set NLL term; 0 = none.")]
+    public override double RetainWeight { get; init; } = 0.1;
+
+    internal override AscentWeighting Weighting => new(Beta1, Beta2);
+
+    /// <inheritdoc />
+    protected override IEnumerable<string> ValidateWeighting() =>
+        OptionChecks.NonNegative("beta1", Beta1).Concat(OptionChecks.NonNegative("beta2", Beta2));
+}
+
+/// <summary>Options of <c>ce-u</c> (cross-entropy unlearning, Yang 2025).</summary>
+public sealed class CeuOptions : IValidatableOptions
+{
+    /// <summary>How many leading answer tokens of each sequence carry no loss.</summary>
+    [Description("Number of leading answer tokens of each forget answer left out of the loss (the paper's footnote: 1).")]
+    public int IgnoreFirstAnswerTokens { get; init; } = 1;
+
+    /// <summary>λ, weight of an optional retain NLL term.</summary>
+    [Description("Lambda: weight of an optional retain-set NLL term; 0 = none (the paper's loss).")]
+    public double RetainWeight { get; init; }
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate()
+    {
+        if (IgnoreFirstAnswerTokens < 0) yield return $"ignore_first_answer_tokens must be >= 0, got {IgnoreFirstAnswerTokens}";
+        foreach (var m in OptionChecks.NonNegative("retain_weight", RetainWeight)) yield return m;
+    }
+}
+
+/// <summary>Options of <c>undial</c> (self-distillation with adjusted logits, Dong et al. 2025).</summary>
+public sealed class UndialOptions : IValidatableOptions
+{
+    /// <summary>γ, subtracted from the reference model's logit of the true token.</summary>
+    [Description("Gamma: strength subtracted from the reference model's logit of the true token to make the distillation target.")]
+    public double Strength { get; init; } = 10.0;
+
+    /// <summary>λ, weight of an optional retain NLL term.</summary>
+    [Description("Lambda: weight of an optional retain-set NLL term; 0 = none (the paper's loss).")]
+    public double RetainWeight { get; init; }
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate() =>
+        OptionChecks.Positive("strength", Strength).Concat(OptionChecks.NonNegative("retain_weight", RetainWeight));
+}
+
+/// <summary>Options of <c>pdu</c> (primal-dual unlearning, Entesari et al. 2025): minimise the logit-margin flattening
+/// loss on the forget set subject to retain NLL ≤ ε, with a dual variable λ updated by projected ascent.</summary>
+public sealed class PduOptions : IValidatableOptions
+{
+    /// <summary>α: ε = (1 + α) times the reference model's retain NLL on the same batch (used when retain_bound is unset).</summary>
+    [Description("Alpha: the retain constraint is epsilon = (1 + alpha) x the reference model's retain NLL on the same batch (when retain_bound is unset).")]
+    public double RetainTolerance { get; init; } = 0.1;
+
+    /// <summary>ε as an absolute retain NLL; null = relative to the reference model (retain_tolerance).</summary>
+    [Description("Epsilon as an absolute mean retain-token NLL; unset = (1 + retain_tolerance) x the reference model's.")]
+    public double? RetainBound { get; init; }
+
+    /// <summary>η_λ, the step size of the dual update λ ← max(0, λ + η_λ·(L_r − ε)).</summary>
+    [Description("Dual step size eta: after each batch lambda <- max(0, lambda + eta x (retain NLL - epsilon)).")]
+    public double DualStepSize { get; init; } = 1.0;
+
+    /// <summary>λ_0, the dual variable's starting value.</summary>
+    [Description("Initial value of the dual variable lambda (the retain weight at the first step).")]
+    public double InitialDual { get; init; } = 1.0;
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate()
+    {
+        foreach (var m in OptionChecks.NonNegative("retain_tolerance", RetainTolerance)) yield return m;
+        if (RetainBound is { } bound)
+            foreach (var m in OptionChecks.Positive("retain_bound", bound)) yield return m;
+        foreach (var m in OptionChecks.Positive("dual_step_size", DualStepSize)) yield return m;
+        foreach (var m in OptionChecks.NonNegative("initial_dual", InitialDual)) yield return m;
+    }
+}

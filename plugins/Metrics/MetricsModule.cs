@@ -46,10 +46,16 @@ public sealed class MetricsModule : IPluginModule
         catalog.AddMetric<ModelUtilityOptions>(
             new PluginInfo("model-utility", "Harmonic mean of probability, ROUGE-L and truth ratio on retain, real_authors and world_facts."),
             o => new ModelUtilityMetric(o));
-        foreach (var score in Enum.GetValues<MembershipScore>())
+        foreach (var score in MembershipInferenceMetric.TeacherForcedScores)
             catalog.AddMetric<MembershipOptions>(
                 new PluginInfo(MembershipInferenceMetric.MetricName(score), MembershipDescription(score)),
                 o => new MembershipInferenceMetric(score, o));
+        catalog.AddMetric<GradNormOptions>(
+            new PluginInfo("mia-gradnorm", "Membership inference by gradient norm: per item the mean over parameter tensors of the norm of the answer-loss gradient, with the forget-vs-holdout AUC."),
+            o => new GradNormMembershipMetric(o));
+        catalog.AddMetric<ReferenceMembershipOptions>(
+            new PluginInfo("mia-reference", "Membership inference against a reference model (original, retain or a folder): mean token NLL minus the reference's, with the forget-vs-holdout AUC."),
+            o => new ReferenceMembershipMetric(o));
         catalog.AddMetric<PrivLeakOptions>(
             new PluginInfo("privleak", "PrivLeak: relative difference (%) of the membership AUC of the current and the retain model."),
             o => new PrivLeakMetric(o));
@@ -63,6 +69,7 @@ public sealed class MetricsModule : IPluginModule
         MembershipScore.Loss => "Membership inference by the LOSS score (mean token NLL) with the forget-vs-holdout AUC.",
         MembershipScore.Zlib => "Membership inference by the ZLib score (NLL / zlib length of the answer) with the forget-vs-holdout AUC.",
         MembershipScore.MinK => "Membership inference by Min-K% (mean of the k% lowest token log-probs) with the forget-vs-holdout AUC.",
-        _ => "Membership inference by Min-K%++ (standardised token log-probs) with the forget-vs-holdout AUC.",
+        MembershipScore.MinKPp => "Membership inference by Min-K%++ (standardised token log-probs) with the forget-vs-holdout AUC.",
+        _ => throw new ArgumentOutOfRangeException(nameof(score), score, "not a teacher-forced membership score"),
     };
 }

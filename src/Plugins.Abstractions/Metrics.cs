@@ -7,6 +7,8 @@ public enum ModelRole
     Current,
     /// <summary>The retain model (trained without the forget set), the gold standard for forget quality and PrivLeak.</summary>
     Retain,
+    /// <summary>The original model: the target before unlearning, trained on the forget set (SDK 1.1).</summary>
+    Original,
 }
 
 /// <summary>Teacher-forced scores of one answer: one pass of the model over prompt + answer.
@@ -84,6 +86,17 @@ public abstract class MetricContext
 
     /// <summary>Whether the run has a model in that role.</summary>
     public abstract bool HasModel(ModelRole role);
+
+    /// <summary>Teacher-forced scores of pairs under the run's model in <paramref name="role"/> (cached like
+    /// <see cref="ScoreAnswers(IReadOnlyList{ValueTuple{string, string}})"/>). Throws when the run has no model in
+    /// that role (check <see cref="HasModel"/>). SDK 1.1.</summary>
+    public virtual IReadOnlyList<AnswerScores> ScoreAnswers(IReadOnlyList<(string Question, string Answer)> pairs, ModelRole role) =>
+        throw new NotSupportedException("this host cannot score answers with another model of the run");
+
+    /// <summary>Teacher-forced scores of pairs under the model in a Hugging Face model folder (loaded once per run,
+    /// with that folder's tokenizer and the run's prompt template). SDK 1.1.</summary>
+    public virtual IReadOnlyList<AnswerScores> ScoreAnswersWithModelFolder(string modelFolder, IReadOnlyList<(string Question, string Answer)> pairs) =>
+        throw new NotSupportedException("this host cannot score answers with a model folder");
 
     /// <summary>Another split of the run by logical name (e.g. "holdout"); throws with the valid names if unknown.</summary>
     public abstract IDataSplit GetSplit(string name);

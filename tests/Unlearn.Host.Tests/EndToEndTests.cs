@@ -238,6 +238,50 @@ public sealed class EndToEndTests(TinyRunFixture fixture) : IClassFixture<TinyRu
         Assert.True(metrics[("unlearned", "forget", "mean-nll")] > metrics[("original", "forget", "mean-nll")]);
     }
 
+    private static Dictionary<(string Model, string Split, string Metric), JsonElement> Extras(string folder) =>
+        Json(Path.Combine(folder, "summary.json")).GetProperty("metrics").EnumerateArray().ToDictionary(
+            m => (m.GetProperty("model").GetString()!, m.GetProperty("split").GetString()!, m.GetProperty("metric").GetString()!),
+            m => m.GetProperty("extras"));
+
+    [Fact]
+    public void ReferenceAndGradientNormMembershipRunAgainstTheOriginalAModelFolderAndInPrivleak()
+    {
+        var first = Folder(fixture.First);
+        var retainFolder = Json(Path.Combine(first, "manifest.json")).GetProperty("models").GetProperty("retain").GetString()!;
+
+        // Reference = the original: the original scores 0 against itself (AUC 0.5); gradnorm feeds privleak.
+        var against = Folder(fixture.Run("mia-original-runs",
+            "--set", "evaluate.splits=[forget]",
+            "--set", "evaluate.metrics=[mia-gradnorm, mia-reference, {name: privleak, options: {score: grad-norm}}]"));
+        var metrics = Metrics(against);
+        var extras = Extras(against);
+        Assert.Equal(0.0, metrics[("original", "forget", "mia-reference")], 9);
+        Assert.Equal(0.5, extras[("original", "forget", "mia-reference")].GetProperty("auc").GetDouble(), 9);
+        Assert.NotEqual(0.0, metrics[("unlearned", "forget", "mia-reference")], 3);
+        foreach (var model in new[] { "original", "unlearned", "calibrated", "retain" })
+        {
+            Assert.True(metrics[(model, "forget", "mia-gradnorm")] > 0, $"{model}: mia-gradnorm {metrics[(model, "forget", "mia-gradnorm")]}");
+            var auc = extras[(model, "forget", "mia-gradnorm")].GetProperty("auc").GetDouble();
+            Assert.InRange(auc, 0, 1);
+        }
+        var privleak = extras[("unlearned", "forget", "privleak")];
+        Assert.Equal(extras[("unlearned", "forget", "mia-gradnorm")].GetProperty("auc").GetDouble(), privleak.GetProperty("auc").GetDouble(), 9);
+        Assert.Equal(extras[("retain", "forget", "mia-gradnorm")].GetProperty("auc").GetDouble(), privleak.GetProperty("auc_retain").GetDouble(), 9);
+
+        // Reference = a model folder (the retain model's): the retain model scores 0 against it, the original does not.
+        var folderRun = Folder(fixture.Run("mia-folder-runs",
+            "--set", "evaluate.splits=[forget]",
+            "--set", $"evaluate.metrics=[{{name: mia-reference, options: {{reference: '{retainFolder}'}}}}]"));
+        var folderMetrics = Metrics(folderRun);
+        Assert.Equal(0.0, folderMetrics[("retain", "forget", "mia-reference")], 9);
+        Assert.NotEqual(0.0, folderMetrics[("original", "forget", "mia-reference")], 3);
+
+        // A folder that is not a model stops the run before training, naming the option.
+        var bad = fixture.Run("mia-bad-runs", "--set", "evaluate.metrics=[{name: mia-reference, options: {reference: /no/such/model}}]");
+        Assert.Equal(ExitCodes.BadInput, bad.ExitCode);
+        Assert.Contains("reference must be 'original', 'retain' or an existing model folder", bad.ToString());
+    }
+
     [Fact]
     public void EvalCommandEvaluatesAModelFolderWithItsChatTemplate()
     {

@@ -44,7 +44,7 @@ public class RegistrationTests
         string[] expected =
         [
             "es", "es-paraphrased", "es-generate", "es-similar", "em", "perplexity", "probability", "rouge-l", "truth-ratio",
-            "forget-quality", "model-utility", "mia-loss", "mia-zlib", "mia-min-k", "mia-min-k-pp", "privleak", "fluency",
+            "forget-quality", "model-utility", "mia-loss", "mia-zlib", "mia-min-k", "mia-min-k-pp", "mia-gradnorm", "mia-reference", "privleak", "fluency",
         ];
         var names = Registered().Metrics.Select(m => m.Info.Name).ToList();
         Assert.Equal(expected.OrderBy(n => n), names.OrderBy(n => n));

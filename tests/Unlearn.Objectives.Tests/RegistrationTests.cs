@@ -38,7 +38,7 @@ public class RegistrationTests
         var catalog = new RecordingCatalog();
         new GradientAscentModule().Register(catalog);
         Assert.Equal(
-            ["dpo", "ga", "gd", "kl", "npo", "npo-gd", "npo-kl", "po", "rmu", "simnpo"],
+            ["ce-u", "dpo", "ga", "gd", "kl", "npo", "npo-gd", "npo-kl", "pdu", "po", "rmu", "satimp", "simnpo", "undial", "wga"],
             catalog.Objectives.Select(o => o.Info.Name).Order());
         Assert.Contains("graddiff", catalog.Objectives.Single(o => o.Info.Name == "gd").Info.Aliases);
         foreach (var (info, optionsType, create) in catalog.Objectives)
@@ -61,6 +61,11 @@ public class RegistrationTests
     [InlineData("po", ObjectiveNeeds.RetainBatch)]
     [InlineData("dpo", ObjectiveNeeds.ReferenceModel)]
     [InlineData("rmu", ObjectiveNeeds.RetainBatch | ObjectiveNeeds.ReferenceModel)]
+    [InlineData("wga", ObjectiveNeeds.RetainBatch)]
+    [InlineData("satimp", ObjectiveNeeds.RetainBatch)]
+    [InlineData("ce-u", ObjectiveNeeds.None)]
+    [InlineData("undial", ObjectiveNeeds.ReferenceModel)]
+    [InlineData("pdu", ObjectiveNeeds.RetainBatch | ObjectiveNeeds.ReferenceModel)]
     public void DefaultsDeclareExactlyWhatEachObjectiveNeeds(string name, ObjectiveNeeds needs)
     {
         var catalog = new RecordingCatalog();
@@ -81,6 +86,11 @@ public class RegistrationTests
         Assert.Equal(1.0, new PoOptions().RetainWeight);
         Assert.Equal(6.5, new RmuOptions().SteeringCoefficient);
         Assert.Equal((1.0, 1.0, (double?)null), (new GaOptions().Temperature, new GaOptions().LikelihoodCap, new GaOptions().Bound));
+        Assert.Equal((1.0, 1.0), (new WgaOptions().Beta, new WgaOptions().RetainWeight));
+        Assert.Equal((5.0, 1.0, 0.1), (new SatImpOptions().Beta1, new SatImpOptions().Beta2, new SatImpOptions().RetainWeight));
+        Assert.Equal((1, 0.0), (new CeuOptions().IgnoreFirstAnswerTokens, new CeuOptions().RetainWeight));
+        Assert.Equal((10.0, 0.0), (new UndialOptions().Strength, new UndialOptions().RetainWeight));
+        Assert.Equal((0.1, (double?)null, 1.0, 1.0), (new PduOptions().RetainTolerance, new PduOptions().RetainBound, new PduOptions().DualStepSize, new PduOptions().InitialDual));
     }
 }
 
@@ -102,5 +112,14 @@ public class OptionsValidationTests
         Assert.Contains(new RmuOptions { SteeringCoefficient = -6.5 }.Validate(), m => m.StartsWith("steering_coefficient", StringComparison.Ordinal));
         Assert.Contains(new RmuOptions { Alpha = -1 }.Validate(), m => m.StartsWith("alpha", StringComparison.Ordinal));
         Assert.Contains(new RmuOptions { UpdateLayers = [0, 2] }.Validate(), m => m.StartsWith("update_layers", StringComparison.Ordinal));
+        Assert.Contains("beta must be >= 0, got -1", new WgaOptions { Beta = -1 }.Validate());
+        Assert.Contains(new WgaOptions { LikelihoodCap = 2 }.Validate(), m => m.StartsWith("likelihood_cap", StringComparison.Ordinal));
+        Assert.Contains(new SatImpOptions { Beta2 = double.NaN }.Validate(), m => m.StartsWith("beta2 must be >= 0", StringComparison.Ordinal));
+        Assert.Contains(new SatImpOptions { RetainWeight = -1 }.Validate(), m => m.StartsWith("retain_weight", StringComparison.Ordinal));
+        Assert.Contains("ignore_first_answer_tokens must be >= 0, got -2", new CeuOptions { IgnoreFirstAnswerTokens = -2 }.Validate());
+        Assert.Contains(new UndialOptions { Strength = 0 }.Validate(), m => m.StartsWith("strength must be > 0", StringComparison.Ordinal));
+        Assert.Contains(new PduOptions { RetainBound = -1 }.Validate(), m => m.StartsWith("retain_bound must be > 0", StringComparison.Ordinal));
+        Assert.Contains(new PduOptions { DualStepSize = 0 }.Validate(), m => m.StartsWith("dual_step_size", StringComparison.Ordinal));
+        Assert.Contains(new PduOptions { InitialDual = -1 }.Validate(), m => m.StartsWith("initial_dual", StringComparison.Ordinal));
     }
 }

@@ -60,6 +60,11 @@ public class TrainingTests(TinyWorld world, ITestOutputHelper output)
     [InlineData("npo-kl")]
     [InlineData("simnpo")]
     [InlineData("dpo")]
+    [InlineData("wga")]
+    [InlineData("satimp")]
+    [InlineData("ce-u")]
+    [InlineData("undial")]
+    [InlineData("pdu")]
     public void ForgetNllRisesWithDefaultOptions(string name)
     {
         var catalog = new RecordingCatalog();

@@ -14,6 +14,10 @@ public enum MembershipScore
     MinK,
     /// <summary>−(mean of the k% lowest Min-K%++ standardised token log-probabilities).</summary>
     MinKPp,
+    /// <summary>Gradient norm of the mean answer-token NLL with respect to the model's parameters (mia-gradnorm).</summary>
+    GradNorm,
+    /// <summary>Mean token NLL minus a reference model's mean token NLL (mia-reference).</summary>
+    Reference,
 }
 
 /// <summary>Options of the <c>mia-*</c> metrics.</summary>
@@ -41,6 +45,11 @@ public sealed class MembershipOptions : IValidatableOptions
 /// where an under-unlearned model gets a large negative value).</summary>
 public sealed class MembershipInferenceMetric(MembershipScore score, MembershipOptions options) : IMetric
 {
+    /// <summary>The scores computed from one teacher-forced pass of the evaluated model (the others need gradients or a
+    /// second model and have their own metrics).</summary>
+    public static IReadOnlyList<MembershipScore> TeacherForcedScores { get; } =
+        [MembershipScore.Loss, MembershipScore.Zlib, MembershipScore.MinK, MembershipScore.MinKPp];
+
     /// <summary>The score of one answer.</summary>
     public static double Score(MembershipScore score, AnswerScores scores, string answerText, double k) => score switch
     {
@@ -48,7 +57,7 @@ public sealed class MembershipInferenceMetric(MembershipScore score, MembershipO
         MembershipScore.Zlib => AnswerProbability.MeanNll(scores) / Aggregates.ZlibLength(answerText),
         MembershipScore.MinK => -Aggregates.MeanOfLowest(scores.LogProbs, k),
         MembershipScore.MinKPp => -Aggregates.MeanOfLowest(scores.MinKPlusPlus, k),
-        _ => throw new ArgumentOutOfRangeException(nameof(score), score, "unknown membership score"),
+        _ => throw new ArgumentOutOfRangeException(nameof(score), score, "not a teacher-forced membership score"),
     };
 
     /// <summary>The metric name of a score ("mia-loss", …).</summary>
@@ -58,30 +67,39 @@ public sealed class MembershipInferenceMetric(MembershipScore score, MembershipO
         MembershipScore.Zlib => "mia-zlib",
         MembershipScore.MinK => "mia-min-k",
         MembershipScore.MinKPp => "mia-min-k-pp",
+        MembershipScore.GradNorm => "mia-gradnorm",
+        MembershipScore.Reference => "mia-reference",
         _ => throw new ArgumentOutOfRangeException(nameof(score), score, "unknown membership score"),
     };
 
     /// <inheritdoc />
-    public MetricResult Evaluate(MetricContext context)
+    public MetricResult Evaluate(MetricContext context) =>
+        MembershipResult.Of(context, MetricName(score), options.HoldoutSplit, items =>
+        {
+            var scores = context.ScoreAnswers(items.Select(i => (i.Question, i.Answer)).ToList());
+            return items.Select((item, i) => Score(score, scores[i], item.Answer, options.K)).ToList();
+        });
+}
+
+/// <summary>The result shape every <c>mia-*</c> metric shares: per-item scores of the evaluated split, their mean, and
+/// (when a holdout split is named) Extras <c>auc</c>: <see cref="RankAuc"/> of the split's scores against the holdout's.</summary>
+internal static class MembershipResult
+{
+    public static MetricResult Of(MetricContext context, string metric, string holdoutSplit, Func<IReadOnlyList<QaItem>, IReadOnlyList<double>> score)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var items = SplitScoring.NonEmptyItems(context, MetricName(score));
-        var values = ScoreItems(context, items, context.ScoreSplit());
+        var items = SplitScoring.NonEmptyItems(context, metric);
+        context.CancellationToken.ThrowIfCancellationRequested();
+        var values = score(items);
         var extras = new Dictionary<string, double>();
-        if (!string.IsNullOrWhiteSpace(options.HoldoutSplit))
+        if (!string.IsNullOrWhiteSpace(holdoutSplit))
         {
-            var holdout = context.GetSplit(options.HoldoutSplit).Items;
-            if (holdout.Count == 0) throw new InvalidOperationException($"{MetricName(score)}: holdout split '{options.HoldoutSplit}' has no items");
-            var holdoutScores = context.ScoreAnswers(holdout.Select(i => (i.Question, i.Answer)).ToList());
-            extras["auc"] = RankAuc.Compute(values, ScoreItems(context, holdout, holdoutScores));
+            var holdout = context.GetSplit(holdoutSplit).Items;
+            if (holdout.Count == 0) throw new InvalidOperationException($"{metric}: holdout split '{holdoutSplit}' has no items");
+            context.CancellationToken.ThrowIfCancellationRequested();
+            extras["auc"] = RankAuc.Compute(values, score(holdout));
         }
         return new MetricResult(Aggregates.Mean(values), values) { Extras = extras };
-    }
-
-    private List<double> ScoreItems(MetricContext context, IReadOnlyList<QaItem> items, IReadOnlyList<AnswerScores> scores)
-    {
-        context.CancellationToken.ThrowIfCancellationRequested();
-        return items.Select((item, i) => Score(score, scores[i], item.Answer, options.K)).ToList();
     }
 }
 
@@ -89,13 +107,13 @@ public sealed class MembershipInferenceMetric(MembershipScore score, MembershipO
 public sealed class PrivLeakOptions : IValidatableOptions
 {
     /// <summary>Which membership score's AUC to compare.</summary>
-    [Description("Membership score whose AUC is compared: loss, zlib, min-k or min-k-pp.")]
+    [Description("Membership score whose AUC is compared: loss, zlib, min-k, min-k-pp, grad-norm or reference.")]
     public MembershipScore Score { get; init; } = MembershipScore.MinK;
 
     /// <inheritdoc />
     public IEnumerable<string> Validate()
     {
-        if (!Enum.IsDefined(Score)) yield return $"score must be loss, zlib, min-k or min-k-pp, got {Score}";
+        if (!Enum.IsDefined(Score)) yield return $"score must be loss, zlib, min-k, min-k-pp, grad-norm or reference, got {Score}";
     }
 }
 

@@ -40,6 +40,9 @@ public sealed class EvaluationSetup
     /// <summary>Limit on items per split.</summary>
     public int? MaxItems { get; }
 
+    /// <summary>Model folders metrics score against (mia-reference), loaded on first use; null where none can be loaded.</summary>
+    public ModelFolderScorer? ModelFolders { get; init; }
+
     /// <summary>A split by logical name, with the valid names on failure.</summary>
     public IDataSplit GetSplit(string name) => Splits.TryGetValue(name, out var s) ? s
         : throw new KeyNotFoundException(Configuration.NameSuggestions.Unknown("split", name, Splits.Keys.ToList()));
@@ -94,7 +97,7 @@ public sealed class ModelEvaluator
     /// <summary>Teacher-forced scores of pairs (cached by content).</summary>
     public IReadOnlyList<AnswerScores> Score(IReadOnlyList<(string Question, string Answer)> pairs)
     {
-        var key = Key(pairs.SelectMany(p => new[] { p.Question, p.Answer }));
+        var key = ContentKey(pairs);
         if (_scores.TryGetValue(key, out var cached)) return cached;
         var scores = AnswerScorer.Score(Model, _setup.Encoder, _setup.Tokenizer.PadId, pairs, _setup.BatchSize, CancellationToken);
         ScoringPasses++;
@@ -125,6 +128,9 @@ public sealed class ModelEvaluator
         }
         return output;
     }
+
+    /// <summary>The cache key of a list of pairs (a hash of their text).</summary>
+    internal static string ContentKey(IReadOnlyList<(string Question, string Answer)> pairs) => Key(pairs.SelectMany(p => new[] { p.Question, p.Answer }));
 
     private static string Key(IEnumerable<string> parts)
     {
@@ -176,5 +182,48 @@ public sealed class HostMetricContext(ModelEvaluator evaluator, IDataSplit split
         role == ModelRole.Current || evaluator.Peers(role) != null || role == ModelRole.Retain && evaluator.Setup.RetainLogs != null;
 
     /// <inheritdoc />
+    public override IReadOnlyList<AnswerScores> ScoreAnswers(IReadOnlyList<(string Question, string Answer)> pairs, ModelRole role) =>
+        (role == ModelRole.Current ? evaluator : evaluator.Peers(role)
+            ?? throw new InvalidOperationException($"the run has no {role.ToString().ToLowerInvariant()} model to score answers with")).Score(pairs);
+
+    /// <inheritdoc />
+    public override IReadOnlyList<AnswerScores> ScoreAnswersWithModelFolder(string modelFolder, IReadOnlyList<(string Question, string Answer)> pairs) =>
+        (evaluator.Setup.ModelFolders ?? throw new InvalidOperationException($"this evaluation cannot load model folders (asked for '{modelFolder}')"))
+            .Score(modelFolder, pairs, evaluator.CancellationToken);
+
+    /// <inheritdoc />
     public override IDataSplit GetSplit(string name) => evaluator.Setup.GetSplit(name);
+}
+
+/// <summary>Scores answers with models loaded from folders (a reference model a metric names): each folder is loaded once,
+/// with its own tokenizer and the run's prompt format, and its scores are cached by content. Disposes the models.</summary>
+/// <param name="load">Loads a folder's model and the encoder that formats pairs for it.</param>
+/// <param name="batchSize">Scoring batch size.</param>
+public sealed class ModelFolderScorer(Func<string, (ILanguageModel Model, IBatchEncoder Encoder, int PadId)> load, int batchSize) : IDisposable
+{
+    private readonly Dictionary<string, (ILanguageModel Model, IBatchEncoder Encoder, int PadId)> _models = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Folder, string Key), AnswerScores[]> _scores = [];
+
+    /// <summary>Teacher-forced scores of pairs under the model in <paramref name="folder"/>.</summary>
+    public IReadOnlyList<AnswerScores> Score(string folder, IReadOnlyList<(string Question, string Answer)> pairs, CancellationToken cancellationToken)
+    {
+        var full = Path.GetFullPath(folder);
+        var key = ModelEvaluator.ContentKey(pairs);
+        if (_scores.TryGetValue((full, key), out var cached)) return cached;
+        if (!_models.TryGetValue(full, out var loaded))
+        {
+            loaded = load(full);
+            _models[full] = loaded;
+        }
+        var scores = AnswerScorer.Score(loaded.Model, loaded.Encoder, loaded.PadId, pairs, batchSize, cancellationToken);
+        _scores[(full, key)] = scores;
+        return scores;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var (model, _, _) in _models.Values) (model as IDisposable)?.Dispose();
+        _models.Clear();
+    }
 }

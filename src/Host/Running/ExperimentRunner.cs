@@ -75,9 +75,15 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
         }
         var generator = Generator(spec, tokenizer);
         var retainLogs = spec.Evaluate.RetainLogs is { } logsPath ? RetainLogs.Load(logsPath) : null;
+        // Reference models that metrics name by folder (mia-reference) are loaded on first use, with their own tokenizer.
+        using var modelFolders = new ModelFolderScorer(folder =>
+        {
+            var folderTokenizer = ModelTokenizer.Load(folder);
+            return (CausalLM.Load(folder), new BatchEncoder(folderTokenizer, template, spec.Model.MaxLength), folderTokenizer.PadId);
+        }, spec.Evaluate.BatchSize);
         EvaluationSetup Setup(int? maxItems) => new(
             data.Splits.ToDictionary(s => s.Key, s => DataStage.Limit(s.Value, maxItems ?? spec.Evaluate.MaxItems)),
-            tokenizer, encoder, MetricByName, generator, spec.Evaluate.BatchSize, maxItems ?? spec.Evaluate.MaxItems, retainLogs);
+            tokenizer, encoder, MetricByName, generator, spec.Evaluate.BatchSize, maxItems ?? spec.Evaluate.MaxItems, retainLogs) { ModelFolders = modelFolders };
 
         var folders = new Dictionary<string, string>(StringComparer.Ordinal) { [ModelRoles.Original] = learned.TargetDir };
         if (learned.RetainDir != null) folders[ModelRoles.Retain] = learned.RetainDir;
@@ -115,10 +121,15 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
         clock.Restart();
         var setup = Setup(null);
         var evaluators = new Dictionary<string, ModelEvaluator>(StringComparer.Ordinal);
-        ModelEvaluator? RetainEvaluator(ModelRole role) => role == ModelRole.Retain && retain != null ? evaluators.GetValueOrDefault(ModelRoles.Retain) : null;
+        ModelEvaluator? Peer(ModelRole role) => role switch
+        {
+            ModelRole.Retain when retain != null => evaluators.GetValueOrDefault(ModelRoles.Retain),
+            ModelRole.Original => evaluators.GetValueOrDefault(ModelRoles.Original),
+            _ => null,
+        };
         void AddEvaluator(string role, ILanguageModel? model)
         {
-            if (model != null) evaluators[role] = new ModelEvaluator(role, model, setup, RetainEvaluator, ct);
+            if (model != null) evaluators[role] = new ModelEvaluator(role, model, setup, Peer, ct);
         }
         AddEvaluator(ModelRoles.Retain, retain);
         AddEvaluator(ModelRoles.Original, original);

@@ -34,7 +34,18 @@ internal sealed class FakeMetricContext(IDataSplit split) : MetricContext
 
     public override IDataSplit Split { get; } = split;
 
-    public override ILanguageModel Model => throw new NotSupportedException("metrics must not touch the model directly");
+    /// <summary>The model, for the metrics that need gradients (mia-gradnorm); null for the others.</summary>
+    public ILanguageModel? LanguageModel { get; init; }
+
+    /// <summary>Teacher-forced scores of a pair under another model of the run.</summary>
+    public Func<ModelRole, string, string, AnswerScores> ScoreWithRole { get; init; } = (r, q, a) => throw new InvalidOperationException($"no {r} scores scripted for ({q}, {a})");
+
+    /// <summary>Teacher-forced scores of a pair under the model of a folder.</summary>
+    public Func<string, string, string, AnswerScores> ScoreWithFolder { get; init; } = (f, q, a) => throw new InvalidOperationException($"no scores of folder {f} scripted for ({q}, {a})");
+
+    public bool HasOriginalModel { get; init; } = true;
+
+    public override ILanguageModel Model => LanguageModel ?? throw new NotSupportedException("metrics must not touch the model directly");
 
     public override ITokenizerView Tokenizer => WordTokenizer;
 
@@ -60,7 +71,18 @@ internal sealed class FakeMetricContext(IDataSplit split) : MetricContext
     public override MetricResult Result(string metric, string? split = null, ModelRole role = ModelRole.Current) =>
         Results.TryGetValue((metric, split, role), out var r) ? r : throw new KeyNotFoundException($"no result scripted for {metric}/{split}/{role}");
 
-    public override bool HasModel(ModelRole role) => role == ModelRole.Current || HasRetainModel;
+    public override bool HasModel(ModelRole role) => role switch
+    {
+        ModelRole.Current => true,
+        ModelRole.Retain => HasRetainModel,
+        _ => HasOriginalModel,
+    };
+
+    public override IReadOnlyList<AnswerScores> ScoreAnswers(IReadOnlyList<(string Question, string Answer)> pairs, ModelRole role) =>
+        pairs.Select(p => ScoreWithRole(role, p.Question, p.Answer)).ToList();
+
+    public override IReadOnlyList<AnswerScores> ScoreAnswersWithModelFolder(string modelFolder, IReadOnlyList<(string Question, string Answer)> pairs) =>
+        pairs.Select(p => ScoreWithFolder(modelFolder, p.Question, p.Answer)).ToList();
 
     public override IDataSplit GetSplit(string name) =>
         Splits.TryGetValue(name, out var s) ? s : throw new KeyNotFoundException($"unknown split {name}; valid: {string.Join(", ", Splits.Keys)}");
@@ -84,7 +106,26 @@ internal sealed class WordTokenizer : ITokenizerView
 /// <summary>Prompt = the question's tokens; answer = the answer's tokens followed by EOS.</summary>
 internal sealed class WordEncoder(WordTokenizer tokenizer) : IBatchEncoder
 {
-    public TokenBatch Encode(IReadOnlyList<(string Question, string Answer)> pairs) => throw new NotSupportedException();
+    /// <summary>Prompt and answer tokens right-padded with 0; labels on the answer tokens and EOS, −100 elsewhere.</summary>
+    public TokenBatch Encode(IReadOnlyList<(string Question, string Answer)> pairs)
+    {
+        var rows = pairs.Select(p => Tokenize(p.Question, p.Answer)).ToList();
+        var width = rows.Max(r => r.Prompt.Count + r.Answer.Count);
+        var ids = new long[rows.Count * width];
+        var attention = new long[rows.Count * width];
+        var labels = Enumerable.Repeat(TokenBatch.IgnoreIndex, rows.Count * width).ToArray();
+        for (var b = 0; b < rows.Count; b++)
+        {
+            var all = rows[b].Prompt.Concat(rows[b].Answer).ToList();
+            for (var t = 0; t < all.Count; t++)
+            {
+                ids[b * width + t] = all[t];
+                attention[b * width + t] = 1;
+                if (t >= rows[b].Prompt.Count) labels[b * width + t] = all[t];
+            }
+        }
+        return new TokenBatch(TorchSharp.torch.tensor(ids, rows.Count, width), TorchSharp.torch.tensor(attention, rows.Count, width), TorchSharp.torch.tensor(labels, rows.Count, width));
+    }
 
     public string FormatPrompt(string question) => question;
 
