@@ -54,7 +54,7 @@ public sealed class CliTests : IDisposable
 
     [Theory]
     [InlineData("quickstart.yaml", 1)]
-    [InlineData("methods.yaml", 10)]
+    [InlineData("methods.yaml", 15)]
     [InlineData("ga-controls.yaml", 1)]
     [InlineData("tofu-forget05.yaml", 1)]
     [InlineData("tofu-methods.yaml", 6)]
