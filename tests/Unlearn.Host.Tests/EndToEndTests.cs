@@ -206,7 +206,7 @@ public sealed class EndToEndTests(TinyRunFixture fixture) : IClassFixture<TinyRu
         var result = fixture.Run("example-runs",
             "--plugins", HostTestPaths.ExamplePlugin,
             "--set", "unlearn.method=ga-clipped",
-            "--set", "unlearn.options.max_nll=3",
+            "--set", "unlearn.options.max_nll=8",
             "--set", "evaluate.metrics=[es, mean-nll, perplexity]");
         var folder = Folder(result);
 
@@ -215,7 +215,7 @@ public sealed class EndToEndTests(TinyRunFixture fixture) : IClassFixture<TinyRu
         Assert.Equal("ga-clipped", objective.GetProperty("name").GetString());
         Assert.Equal("Unlearn.Samples.ExamplePlugin", objective.GetProperty("assembly").GetString());
         Assert.Equal("--plugins", objective.GetProperty("origin").GetString());
-        Assert.Equal(3.0, objective.GetProperty("options").GetProperty("MaxNll").GetDouble());
+        Assert.Equal(8.0, objective.GetProperty("options").GetProperty("MaxNll").GetDouble());
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(HostTestPaths.ExamplePluginDll))), objective.GetProperty("sha256").GetString());
 
         // The learned models come from the cache the ga runs filled; the new method gets its own unlearn stage.
