@@ -49,9 +49,7 @@ public sealed class ModelBenchmark
     /// first and last quarters are compared.</summary>
     public ModelBenchmarkResult Run(TransformerConfig cfg, int batch, int seqLen, int steps, CancellationToken cancellationToken = default)
     {
-        if (batch <= 0) throw new ArgumentOutOfRangeException(nameof(batch), batch, "batch must be > 0");
-        if (seqLen <= 1 || seqLen > cfg.MaxPositions) throw new ArgumentOutOfRangeException(nameof(seqLen), seqLen, $"seqLen must be in 2..{cfg.MaxPositions}");
-        if (steps <= 0) throw new ArgumentOutOfRangeException(nameof(steps), steps, "steps must be > 0");
+        CheckShape(cfg, batch, seqLen, steps);
         var gemm = MeasureGemm();
         using var model = CausalLM.Create(cfg, Seed);
         using var generator = new Generator((ulong)Seed);
@@ -83,15 +81,7 @@ public sealed class ModelBenchmark
         model.train();
         var ascentSteps = Math.Max(4, 2 * steps);
         var window = Math.Max(1, ascentSteps / 4);
-        var times = new double[ascentSteps];
-        double loss = 0;
-        for (var i = 0; i < ascentSteps; i++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            sw.Restart();
-            loss = TrainStep(model, optimizer, ids, mask, ascend: true);
-            times[i] = sw.Elapsed.TotalSeconds;
-        }
+        var (times, loss) = TimedSteps(model, optimizer, ids, mask, ascentSteps, ascend: true, cancellationToken);
         var first = tokens * window / times.Take(window).Sum();
         var last = tokens * window / times.Skip(ascentSteps - window).Sum();
         var modelGflops = TrainingFlopsPerToken(cfg, seqLen) * training / 1e9;
@@ -103,8 +93,7 @@ public sealed class ModelBenchmark
     /// <paramref name="steps"/> steps): the figure a real training stage of the same shape is compared with.</summary>
     public double TrainingTokensPerSecond(TransformerConfig cfg, int batch, int seqLen, int steps, CancellationToken cancellationToken = default)
     {
-        if (batch <= 0 || steps <= 0 || seqLen <= 1 || seqLen > cfg.MaxPositions)
-            throw new ArgumentOutOfRangeException(nameof(batch), $"batch {batch}, seqLen {seqLen}, steps {steps}: need batch > 0, steps > 0, seqLen in 2..{cfg.MaxPositions}");
+        CheckShape(cfg, batch, seqLen, steps);
         using var model = CausalLM.Create(cfg, Seed);
         using var generator = new Generator((ulong)Seed);
         using var ids = randint(cfg.VocabSize, [batch, seqLen], generator: generator);
@@ -117,17 +106,30 @@ public sealed class ModelBenchmark
     {
         model.train();
         TrainStep(model, optimizer, ids, mask, ascend: false); // warm-up
+        var (stepTimes, loss) = TimedSteps(model, optimizer, ids, mask, steps, ascend: false, cancellationToken);
+        return (ids.numel() / Median(stepTimes), loss);
+    }
+
+    private static (double[] Seconds, double LastLoss) TimedSteps(CausalLM model, optim.Optimizer optimizer, Tensor ids, Tensor mask, int count, bool ascend, CancellationToken cancellationToken)
+    {
         var sw = new Stopwatch();
-        var stepTimes = new double[steps];
+        var seconds = new double[count];
         double loss = 0;
-        for (var i = 0; i < steps; i++)
+        for (var i = 0; i < count; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             sw.Restart();
-            loss = TrainStep(model, optimizer, ids, mask, ascend: false);
-            stepTimes[i] = sw.Elapsed.TotalSeconds;
+            loss = TrainStep(model, optimizer, ids, mask, ascend);
+            seconds[i] = sw.Elapsed.TotalSeconds;
         }
-        return (ids.numel() / Median(stepTimes), loss);
+        return (seconds, loss);
+    }
+
+    private static void CheckShape(TransformerConfig cfg, int batch, int seqLen, int steps)
+    {
+        if (batch <= 0) throw new ArgumentOutOfRangeException(nameof(batch), batch, "batch must be > 0");
+        if (seqLen <= 1 || seqLen > cfg.MaxPositions) throw new ArgumentOutOfRangeException(nameof(seqLen), seqLen, $"seqLen must be in 2..{cfg.MaxPositions}");
+        if (steps <= 0) throw new ArgumentOutOfRangeException(nameof(steps), steps, "steps must be > 0");
     }
 
     /// <summary>Model FLOPs per token of one training step (forward + backward) at <paramref name="sequenceLength"/>,
