@@ -1,0 +1,68 @@
+using Unlearn.Host.Configuration;
+
+namespace Unlearn.Host.Tests;
+
+/// <summary>Pipeline text a hostile or careless user writes: alias bombs, empty files, oversized values; each is refused
+/// with the file and position before anything runs.</summary>
+public sealed class HostileInputTests : IDisposable
+{
+    private readonly TempFiles _files = new();
+
+    public void Dispose() => _files.Dispose();
+
+    // Nine levels of nine aliases: 9^9 (387 million) scalars when expanded, in a few hundred bytes.
+    private static string AliasBomb(string prefix)
+    {
+        var text = new System.Text.StringBuilder(prefix).Append("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        for (var level = 'b'; level <= 'i'; level++)
+        {
+            var previous = (char)(level - 1);
+            text.Append(level).Append(": &").Append(level).Append(" [").Append(string.Join(",", Enumerable.Repeat("*" + previous, 9))).Append("]\n");
+        }
+        return text.ToString();
+    }
+
+    [Fact]
+    public void AliasBombIsRefusedAtItsPositionWithoutExpanding()
+    {
+        var path = _files.Write("bomb.yaml", AliasBomb("name: bomb\n"));
+        Assert.True(new FileInfo(path).Length < 600);
+        var before = GC.GetTotalAllocatedBytes();
+        var e = Assert.Throws<PipelineException>(() => PipelineDocument.Load(path));
+        Assert.True(GC.GetTotalAllocatedBytes() - before < 64 << 20, "the alias bomb was expanded before it was refused");
+        Assert.Contains("YAML aliases here expand to more than", e.Message);
+        Assert.Equal(path, e.Location.File);
+        Assert.True(e.Location.Line >= 3, e.Message);
+        Assert.Contains($"{path}:{e.Location.Line}:{e.Location.Column}: ", e.Message);
+    }
+
+    [Fact]
+    public void AliasBombInASetValueIsRefused()
+    {
+        var root = PipelineDocument.ParseText(new StringReader("name: x\n"), "x.yaml");
+        var bomb = "{" + AliasBomb("").TrimEnd('\n').Replace("\n", ", ") + "}";
+        var e = Assert.Throws<PipelineException>(() => PipelineDocument.ApplyOverride(root, "description=" + bomb));
+        Assert.Contains("YAML aliases here expand to more than", e.Message);
+        Assert.Contains("--set", e.Message);
+    }
+
+    [Fact]
+    public void SmallAliasUseStillWorks()
+    {
+        var path = _files.Write("shared.yaml", "name: shared\nlearn:\n  base: &trainer\n    epochs: 2\n    lr: 1e-3\n  target: *trainer\n");
+        var root = PipelineDocument.Load(path);
+        Assert.Equal("2", Assert.IsType<ConfigScalar>(PipelineDocument.GetPath(root, "learn.target.epochs")).Value);
+        Assert.Equal("1e-3", Assert.IsType<ConfigScalar>(PipelineDocument.GetPath(root, "learn.base.lr")).Value);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("# only a comment\n")]
+    public void EmptyPipelineFileIsAnError(string text)
+    {
+        var path = _files.Write("empty.yaml", text);
+        var e = Assert.Throws<PipelineException>(() => PipelineDocument.Load(path));
+        Assert.Contains($"{path}:1:1: ", e.Message);
+        Assert.Contains("the pipeline file is empty", e.Message);
+    }
+}
