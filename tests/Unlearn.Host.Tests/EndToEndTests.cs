@@ -72,8 +72,14 @@ public sealed class EndToEndTests(TinyRunFixture fixture) : IClassFixture<TinyRu
     public void RunFolderHoldsEveryResultFile()
     {
         var folder = Folder(fixture.First);
-        foreach (var file in new[] { "pipeline.yaml", "manifest.json", "summary.json", "summary.csv", "items.csv", "report.md" })
+        foreach (var file in new[] { "pipeline.yaml", "result.json", "manifest.json", "summary.json", "summary.csv", "items.csv", "report.md", "complete.json" })
             Assert.True(File.Exists(Path.Combine(folder, file)), $"{file} missing from {folder}");
+        // The commit marker is written last and lists every result file with its size.
+        var committed = Json(Path.Combine(folder, "complete.json")).GetProperty("files").EnumerateArray()
+            .ToDictionary(f => f.GetProperty("name").GetString()!, f => f.GetProperty("bytes").GetInt64());
+        Assert.Equal(new FileInfo(Path.Combine(folder, "report.md")).Length, committed["report.md"]);
+        Assert.Equal(new FileInfo(Path.Combine(folder, "summary.json")).Length, committed["summary.json"]);
+        Assert.DoesNotContain("complete.json", committed.Keys);
 
         // The resolved pipeline binds again to the same experiment.
         var resolved = Path.Combine(folder, "pipeline.yaml");
@@ -164,6 +170,60 @@ public sealed class EndToEndTests(TinyRunFixture fixture) : IClassFixture<TinyRu
         Assert.Equal(File.ReadAllText(Path.Combine(Folder(fixture.First), "summary.json")), File.ReadAllText(Path.Combine(folder, "summary.json")));
         var log = File.ReadAllText(Path.Combine(folder, "run.log"));
         Assert.Contains("termination signal", log);
+    }
+
+    /// <summary>A copy of the first run folder as a crash during report writing leaves it: the commit marker and the
+    /// given files missing, and a temporary file of the write that was cut short.</summary>
+    private string HalfWrittenCopy(string name, params string[] missing)
+    {
+        var source = Folder(fixture.First);
+        var copy = Path.Combine(fixture.Root, "half-written", name);
+        Directory.CreateDirectory(copy);
+        foreach (var file in Directory.EnumerateFiles(source)) File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        foreach (var file in missing.Append("complete.json")) File.Delete(Path.Combine(copy, file));
+        File.WriteAllText(Path.Combine(copy, missing[0] + ".tmp-0badc0de"), "cut sh");
+        return copy;
+    }
+
+    [Theory]
+    [InlineData("after-summary", new[] { "summary.csv", "items.csv", "report.md" })]
+    [InlineData("after-manifest", new[] { "summary.json", "summary.csv", "items.csv", "report.md" })]
+    public void ResumeFinishesAHalfWrittenRunFolderWithoutEvaluatingAgain(string name, string[] missing)
+    {
+        var folder = HalfWrittenCopy(name, missing);
+        var resumed = ToolProcess.Run(fixture.Cache, "run", "--resume", folder);
+        Assert.Equal(folder, Folder(resumed));
+        Assert.Contains("results are in result.json; writing the report files it is missing", resumed.StdErr);
+        Assert.DoesNotContain("evaluate:", resumed.StdErr);
+        Assert.DoesNotContain("calibrate:", resumed.StdErr);
+        var first = Folder(fixture.First);
+        foreach (var file in missing.Append("manifest.json"))
+            Assert.Equal(File.ReadAllText(Path.Combine(first, file)), File.ReadAllText(Path.Combine(folder, file)));
+        Assert.True(File.Exists(Path.Combine(folder, "complete.json")));
+        Assert.Empty(Directory.EnumerateFiles(folder, "*.tmp-*"));
+
+        // Finished now: a second resume changes nothing.
+        var again = ToolProcess.Run(fixture.Cache, "run", "--resume", folder);
+        Assert.Equal(folder, Folder(again));
+        Assert.Contains("run: already finished, skipped", again.StdErr);
+    }
+
+    [Fact]
+    public void FailedReportWriteExitsOneAndResumeFinishesTheFolder()
+    {
+        // A folder where items.csv cannot be written (a directory takes its name): the write fails as on a full disk.
+        var folder = HalfWrittenCopy("write-fails", "summary.csv", "items.csv", "report.md");
+        Directory.CreateDirectory(Path.Combine(folder, "items.csv"));
+        var failed = ToolProcess.Run(fixture.Cache, "run", "--resume", folder);
+        Assert.True(failed.ExitCode == ExitCodes.RunFailure, failed.ToString());
+        Assert.True(File.Exists(Path.Combine(folder, "summary.csv")));
+        Assert.False(File.Exists(Path.Combine(folder, "complete.json")));
+
+        Directory.Delete(Path.Combine(folder, "items.csv"));
+        Assert.Equal(folder, Folder(ToolProcess.Run(fixture.Cache, "run", "--resume", folder)));
+        Assert.Equal(File.ReadAllText(Path.Combine(Folder(fixture.First), "items.csv")), File.ReadAllText(Path.Combine(folder, "items.csv")));
+        Assert.True(File.Exists(Path.Combine(folder, "report.md")));
+        Assert.True(File.Exists(Path.Combine(folder, "complete.json")));
     }
 
     [Fact]

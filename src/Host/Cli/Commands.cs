@@ -223,8 +223,14 @@ public sealed class Commands(CommandOutcome outcome)
             foreach (var (run, (spec, registry)) in prepared)
             {
                 var sub = run.FolderName.Length == 0 ? folder : SubFolder(folder, run.FolderName);
-                if (sub.Has("summary.json")) { log.Info($"{run.Label}: already finished, skipped"); continue; }
+                if (sub.IsCommitted) { log.Info($"{(run.Label.Length > 0 ? run.Label : "run")}: already finished, skipped"); continue; }
                 ResultWriter.WritePipeline(sub, spec);
+                if (ResultWriter.ReadStored(sub) is { } stored)
+                {
+                    log.Info($"{(run.Label.Length > 0 ? run.Label + ": " : "")}results are in {ResultWriter.ResultFile}; writing the report files it is missing");
+                    ResultWriter.WriteAll(sub, spec, stored.Result, stored.Started, stored.Seconds);
+                    continue;
+                }
                 var started = DateTime.Now;
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 try
