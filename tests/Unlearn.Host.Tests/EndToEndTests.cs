@@ -227,6 +227,24 @@ public sealed class EndToEndTests(TinyRunFixture fixture) : IClassFixture<TinyRu
     }
 
     [Fact]
+    public void DivergedUnlearningExitsOneNamingTheStepAndReportsWhatFinished()
+    {
+        // An absurd learning rate makes the gradients overflow: non-finite steps are skipped and recorded, not written
+        // as invalid JSON; the run reports the original and retain models and fails with the step and loss.
+        var result = fixture.Run("diverged-runs", "--set", "unlearn.trainer.lr=1e30");
+        Assert.True(result.ExitCode == ExitCodes.RunFailure, result.ToString());
+        Assert.Matches(@"error: unlearning diverged at step \d+/\d+: loss \S+, gradient norm (NaN|∞|-∞|\S+) \(\d+ of \d+ steps not finite\)", result.StdErr);
+        var folder = result.LastLine;
+        var summary = Json(Path.Combine(folder, "summary.json"));
+        Assert.StartsWith("unlearning diverged at step", summary.GetProperty("failure").GetString());
+        Assert.Equal(["original", "retain"], Metrics(folder).Keys.Select(k => k.Model).Distinct().Order());
+        Assert.Contains("**The run failed:** unlearning diverged", File.ReadAllText(Path.Combine(folder, "report.md")));
+        Assert.True(File.Exists(Path.Combine(folder, "complete.json")));
+        var history = Json(Path.Combine(folder, "result.json")).GetProperty("Result").GetProperty("Unlearning").GetProperty("History");
+        Assert.Contains(history.EnumerateArray(), h => h.GetProperty("Skipped").GetBoolean() && h.GetProperty("GradientNorm").GetString() == "NaN");
+    }
+
+    [Fact]
     public void SweepRecordsAFailedRunGoesOnAndComparesTheFinishedOnes()
     {
         using var files = new TempFiles();

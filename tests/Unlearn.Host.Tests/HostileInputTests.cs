@@ -65,4 +65,23 @@ public sealed class HostileInputTests : IDisposable
         Assert.Contains($"{path}:1:1: ", e.Message);
         Assert.Contains("the pipeline file is empty", e.Message);
     }
+
+    [Theory]
+    [InlineData("unlearn.trainer.lr=Infinity", "lr must be a finite number")]
+    [InlineData("unlearn.trainer.lr=NaN", "lr must be a finite number")]
+    [InlineData("unlearn.trainer.epsilon=0", "epsilon must be > 0")]
+    [InlineData("unlearn.trainer.epsilon=-1e-8", "epsilon must be > 0")]
+    [InlineData("unlearn.trainer.beta1=NaN", "beta1 must be a finite number")]
+    [InlineData("unlearn.trainer.weight_decay=-Infinity", "weight_decay must be a finite number")]
+    [InlineData("unlearn.trainer.epochs=1e12", "epochs must be at most 1000")]
+    [InlineData("learn.target.epochs=5000", "epochs must be at most 1000")]
+    public void NonFiniteAndAbsurdTrainerSettingsAreRefusedAtValidation(string assignment, string expected)
+    {
+        var path = _files.Write("trainer.yaml", "name: trainer\nunlearn:\n  method: ga\n");
+        var root = PipelineDocument.Load(path);
+        PipelineDocument.ApplyOverride(root, assignment);
+        var e = Assert.Throws<PipelineException>(() => PipelineBinder.Bind(root, path, []));
+        Assert.Contains(expected, e.Message);
+        Assert.Contains("--set " + assignment, e.Message);
+    }
 }

@@ -229,6 +229,7 @@ public sealed class Commands(CommandOutcome outcome)
                 {
                     log.Info($"{(run.Label.Length > 0 ? run.Label + ": " : "")}results are in {ResultWriter.ResultFile}; writing the report files it is missing");
                     ResultWriter.WriteAll(sub, spec, stored.Result, stored.Started, stored.Seconds);
+                    failures += Failed(stored.Result, log);
                     continue;
                 }
                 var started = DateTime.Now;
@@ -238,6 +239,7 @@ public sealed class Commands(CommandOutcome outcome)
                     if (run.Label.Length > 0) log.Info($"sweep run {run.Label}");
                     var result = log.WithProgress(() => new ExperimentRunner(registry, cache, log).Run(spec, run.Label, cts.Token));
                     ResultWriter.WriteAll(sub, spec, result, started, clock.Elapsed.TotalSeconds);
+                    failures += Failed(result, log);
                 }
                 catch (Exception e) when (prepared.Count > 1 && e is not OperationCanceledException)
                 {
@@ -259,6 +261,14 @@ public sealed class Commands(CommandOutcome outcome)
         else log.Info($"report: {folder.File(prepared.Count > 1 ? "" : "report.md")}");
         Console.Out.WriteLine(folder.Path);
         return failures == 0 ? ExitCodes.Success : ExitCodes.RunFailure;
+    }
+
+    /// <summary>1 (and the reason logged) when a run whose report was written failed, e.g. unlearning diverged.</summary>
+    private static int Failed(RunResult result, RunLog log)
+    {
+        if (result.Failure == null) return 0;
+        log.Info($"error: {(result.SweepLabel.Length > 0 ? $"sweep run {result.SweepLabel}: " : "")}{result.Failure}. The report holds what finished.");
+        return 1;
     }
 
     /// <summary>At the end of a sweep: the comparison table of its finished runs (as <c>dotnet unlearn compare</c>

@@ -36,9 +36,6 @@ public static class ResultWriter
     /// was cut short (a crash, a full disk) is finished from it by <c>--resume</c> without calibrating or evaluating again.</summary>
     public const string ResultFile = "result.json";
 
-    // Exact values (no rounding) and non-finite numbers as "NaN"/"Infinity" strings, so the file reads back to the same result.
-    private static readonly JsonSerializerOptions StoredJson = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
-
     /// <summary>What <see cref="ResultFile"/> holds.</summary>
     public sealed record StoredResult(RunResult Result, DateTime Started, double Seconds);
 
@@ -48,7 +45,7 @@ public static class ResultWriter
         if (!folder.Has(ResultFile)) return null;
         try
         {
-            return JsonSerializer.Deserialize<StoredResult>(File.ReadAllText(folder.File(ResultFile)), StoredJson)
+            return JsonSerializer.Deserialize<StoredResult>(File.ReadAllText(folder.File(ResultFile)), Unlearn.Training.AtomicFile.Json)
                 ?? throw new InvalidDataException("it holds null");
         }
         catch (JsonException e)
@@ -61,7 +58,7 @@ public static class ResultWriter
     /// kept (see <see cref="RunFolder.Open"/>).</summary>
     public static void WriteAll(RunFolder folder, PipelineSpec spec, RunResult result, DateTime started, double seconds)
     {
-        folder.Write(ResultFile, JsonSerializer.Serialize(new StoredResult(result, started, seconds), StoredJson));
+        folder.Write(ResultFile, JsonSerializer.Serialize(new StoredResult(result, started, seconds), Unlearn.Training.AtomicFile.Json));
         folder.Write("manifest.json", JsonSerializer.Serialize(Manifest(spec, result, started, seconds), Json));
         folder.Write("summary.json", JsonSerializer.Serialize(Summary(spec, result), Json));
         WriteCsv(folder, "summary.csv", result.Metrics.Select(m => new { model = m.Model, split = m.Split, metric = m.Metric, value = Round(m.Value) }));
@@ -114,6 +111,7 @@ public static class ResultWriter
         method_options = result.MethodOptions == null ? (JsonElement?)null : JsonDocument.Parse(result.MethodOptions).RootElement,
         seed = result.Seed,
         forget_split = spec.Data.Forget,
+        failure = result.Failure,
         calibration = result.Calibration == null ? null : new
         {
             method = result.Calibration.Method,

@@ -77,6 +77,7 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
         var folders = new Dictionary<string, string>(StringComparer.Ordinal) { [ModelRoles.Original] = learned.TargetDir };
         if (learned.RetainDir != null) folders[ModelRoles.Retain] = learned.RetainDir;
         UnlearnRecord? unlearnRecord = null;
+        string? failure = null;
         if (method != null)
         {
             clock.Restart();
@@ -87,10 +88,12 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
             stageKeys["unlearn"] = key;
             unlearnRecord = record;
             if (record.StopReason != null) log.Info($"unlearn: stopped early at step {record.Steps}/{record.PlannedSteps}: {record.StopReason}");
+            failure = UnlearnStage.Divergence(record);
+            if (failure != null) log.Info($"unlearn: {failure}; the unlearned model is neither calibrated nor evaluated");
         }
 
         using var original = CausalLM.Load(learned.TargetDir);
-        using var unlearned = folders.TryGetValue(ModelRoles.Unlearned, out var unlearnedDir) ? CausalLM.Load(unlearnedDir) : null;
+        using var unlearned = failure == null && folders.TryGetValue(ModelRoles.Unlearned, out var unlearnedDir) ? CausalLM.Load(unlearnedDir) : null;
         using var retain = learned.RetainDir != null && spec.Evaluate.Models.Contains(ModelRoles.Retain) ? CausalLM.Load(learned.RetainDir) : null;
         using var mixed = unlearned != null && calibrator != null ? original.Clone() : null;
         CalibrationRecord? calibrationRecord = null;
@@ -154,7 +157,7 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
         {
             Name = spec.Name, SweepLabel = sweepLabel, Method = method?.Descriptor.Name, MethodOptions = method?.OptionsJson,
             Seed = spec.Seed, Metrics = records, Calibration = calibrationRecord, Unlearning = unlearnRecord,
-            Timings = timings, Plugins = plugins, ModelFolders = folders, StageKeys = stageKeys,
+            Timings = timings, Plugins = plugins, ModelFolders = folders, StageKeys = stageKeys, Failure = failure,
         };
     }
 
