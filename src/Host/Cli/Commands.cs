@@ -192,7 +192,8 @@ public sealed class Commands(CommandOutcome outcome)
         // Bind and validate every run of a sweep before starting any work.
         var prepared = runs.Select(r => (Run: r, Prepared: Prepare(r, pipelineFile, plugins))).ToList();
         using var log = new RunLog(quiet: quiet);
-        var cache = new StageCache(Path.Combine(HostPaths.CacheRoot, "stages"));
+        using var cts = new CancellationTokenSource();
+        var cache = new StageCache(Path.Combine(HostPaths.CacheRoot, "stages"), log.Info, cts.Token);
         foreach (var (_, (spec, registry)) in prepared)
         {
             foreach (var problem in registry.Problems) log.Info($"warning: plugin skipped: {problem}");
@@ -202,7 +203,6 @@ public sealed class Commands(CommandOutcome outcome)
         var folder = resumeFolder != null ? RunFolder.Open(resumeFolder) : RunFolder.CreateNew(Path.GetFullPath(outRoot ?? "runs"), name, DateTime.Now);
         log.AttachFile(folder.File("run.log"));
         log.Info($"run folder: {folder.Path}");
-        using var cts = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
             if (cts.IsCancellationRequested) return; // a second Ctrl-C ends the process
