@@ -245,6 +245,29 @@ public sealed class EndToEndTests(TinyRunFixture fixture) : IClassFixture<TinyRu
     }
 
     [Fact]
+    public void TerminatedSweepResumesFromItsFolderWithEveryGridPoint()
+    {
+        using var files = new TempFiles();
+        var pipeline = files.Write("sweep.yaml",
+            $"include: {HostTestPaths.Pipeline("tiny.yaml")}\ncalibrate:\n  options:\n    max_evaluations: 2\nsweep:\n  unlearn.trainer.lr: [3e-4, 1e-4]\n");
+        var stopped = ToolProcess.RunAndTerminate(fixture.Cache, "sweep run unlearn.trainer.lr=3e-4",
+            "run", pipeline, "--out", Path.Combine(fixture.Root, "sweep-resume"));
+        Assert.True(stopped.ExitCode == ExitCodes.Interrupted, stopped.ToString());
+        var sweep = stopped.LastLine;
+        Assert.Contains($"Resume with: dotnet unlearn run --resume {sweep}", stopped.StdErr);
+        Assert.False(File.Exists(Path.Combine(sweep, "lr-1e-4", "complete.json")));
+
+        // The printed command resumes the whole grid, including the point that had not started.
+        var resumed = ToolProcess.Run(fixture.Cache, "run", "--resume", sweep);
+        Assert.Equal(sweep, Folder(resumed));
+        foreach (var point in new[] { "lr-3e-4", "lr-1e-4" })
+            Assert.True(File.Exists(Path.Combine(sweep, point, "complete.json")), $"{point} did not finish\n{resumed}");
+        Assert.True(File.Exists(Path.Combine(sweep, "comparison.md")));
+        Assert.True(File.Exists(Path.Combine(sweep, "complete.json")));
+        Assert.Contains("sweep:", File.ReadAllText(Path.Combine(sweep, "pipeline.yaml")));
+    }
+
+    [Fact]
     public void SweepRecordsAFailedRunGoesOnAndComparesTheFinishedOnes()
     {
         using var files = new TempFiles();

@@ -23,10 +23,10 @@ public static class ToolProcess
         using var process = Process.Start(StartInfo(cache, args))!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(4)))
+        if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
         {
             process.Kill(entireProcessTree: true);
-            Assert.Fail("dotnet-unlearn " + string.Join(' ', args) + " did not finish in 4 minutes");
+            Assert.Fail("dotnet-unlearn " + string.Join(' ', args) + " did not finish in 10 minutes");
         }
         return new ToolResult(process.ExitCode, stdout.Result, stderr.Result);
     }
@@ -49,10 +49,10 @@ public static class ToolProcess
             using var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             kill.WaitForExit();
         }
-        if (!process.WaitForExit(TimeSpan.FromMinutes(4)))
+        if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
         {
             process.Kill(entireProcessTree: true);
-            Assert.Fail("dotnet-unlearn " + string.Join(' ', args) + " did not stop in 4 minutes");
+            Assert.Fail("dotnet-unlearn " + string.Join(' ', args) + " did not stop in 10 minutes");
         }
         Assert.True(signalled, $"the tool never printed '{trigger}'\n{stderr}");
         return new ToolResult(process.ExitCode, stdout.Result, stderr.ToString());
@@ -131,10 +131,10 @@ public sealed class RunningTool : IDisposable
     public ToolResult Finish()
     {
         var rest = _process.StandardError.ReadToEndAsync();
-        if (!_process.WaitForExit(TimeSpan.FromMinutes(4)))
+        if (!_process.WaitForExit(TimeSpan.FromMinutes(10)))
         {
             _process.Kill(entireProcessTree: true);
-            Assert.Fail("dotnet-unlearn " + string.Join(' ', _args) + " did not finish in 4 minutes");
+            Assert.Fail("dotnet-unlearn " + string.Join(' ', _args) + " did not finish in 10 minutes");
         }
         return new ToolResult(_process.ExitCode, _stdout.Result, _stderr + rest.Result);
     }

@@ -83,7 +83,7 @@ public sealed class Commands(CommandOutcome outcome)
             PipelineDocument.SetPath(root, "evaluate.splits", List(at, splitNames), at);
             PipelineDocument.SetPath(root, "evaluate.metrics", List(at, metricNames), at);
             if (maxItems != null) PipelineDocument.SetPath(root, "evaluate.max_items", new ConfigScalar(maxItems.ToString(), at), at);
-            return Execute([new SweepRun("", "", root)], Path.Combine(Directory.GetCurrentDirectory(), "eval.yaml"), @out, plugins ?? [], null, quiet: false);
+            return Execute(root, Path.Combine(Directory.GetCurrentDirectory(), "eval.yaml"), @out, plugins ?? [], null, quiet: false);
         });
     }
 
@@ -137,11 +137,13 @@ public sealed class Commands(CommandOutcome outcome)
         return list;
     }
 
-    private static IReadOnlyList<SweepRun> Load(string pipeline, IReadOnlyList<string> sets)
+    private static IReadOnlyList<SweepRun> Load(string pipeline, IReadOnlyList<string> sets) => SweepExpander.Expand(LoadTree(pipeline, sets));
+
+    private static ConfigMap LoadTree(string pipeline, IReadOnlyList<string> sets)
     {
         var root = PipelineDocument.Load(pipeline);
         foreach (var assignment in sets) PipelineDocument.ApplyOverride(root, assignment);
-        return SweepExpander.Expand(root);
+        return root;
     }
 
     private static IReadOnlyList<string> AllowedFolders(IReadOnlyList<string> plugins) =>
@@ -168,6 +170,11 @@ public sealed class Commands(CommandOutcome outcome)
     {
         if (resume != null)
         {
+            if (pipeline != null || sets.Count > 0)
+            {
+                Console.Error.WriteLine($"error: --resume continues a run exactly as it started, from the pipeline.yaml in {resume}; it takes no pipeline file or --set values. Start a new run to change anything.");
+                return ExitCodes.BadInput;
+            }
             var folder = Path.GetFullPath(resume);
             var resolved = Path.Combine(folder, "pipeline.yaml");
             if (!File.Exists(resolved))
@@ -175,20 +182,22 @@ public sealed class Commands(CommandOutcome outcome)
                 Console.Error.WriteLine($"error: {folder} is not a run folder (no pipeline.yaml). Pass the folder that 'run' printed.");
                 return ExitCodes.BadInput;
             }
+            // A sweep folder keeps the sweep's pipeline (with its sweep: section): resuming it resumes the whole grid.
             var root = PipelineDocument.Load(resolved);
             var original = root["name"] is ConfigScalar { Value: { } n } ? n : "run";
-            return Execute([new SweepRun("", "", root)], resolved, outRoot, plugins, folder, quiet, resumedName: original);
+            return Execute(root, resolved, outRoot, plugins, folder, quiet, resumedName: original);
         }
         if (pipeline == null)
         {
             Console.Error.WriteLine("error: give a pipeline file (dotnet unlearn run pipelines/quickstart.yaml) or --resume RUNDIR.");
             return ExitCodes.BadInput;
         }
-        return Execute(Load(pipeline, sets), pipeline, outRoot, plugins, null, quiet);
+        return Execute(LoadTree(pipeline, sets), pipeline, outRoot, plugins, null, quiet);
     }
 
-    private static int Execute(IReadOnlyList<SweepRun> runs, string pipelineFile, string? outRoot, IReadOnlyList<string> plugins, string? resumeFolder, bool quiet, string? resumedName = null)
+    private static int Execute(ConfigMap root, string pipelineFile, string? outRoot, IReadOnlyList<string> plugins, string? resumeFolder, bool quiet, string? resumedName = null)
     {
+        var runs = SweepExpander.Expand(root);
         // Bind and validate every run of a sweep before starting any work.
         var prepared = runs.Select(r => (Run: r, Prepared: Prepare(r, pipelineFile, plugins))).ToList();
         using var log = new RunLog(quiet: quiet);
@@ -203,6 +212,12 @@ public sealed class Commands(CommandOutcome outcome)
         var folder = resumeFolder != null ? RunFolder.Open(resumeFolder) : RunFolder.CreateNew(Path.GetFullPath(outRoot ?? "runs"), name, DateTime.Now);
         log.AttachFile(folder.File("run.log"));
         log.Info($"run folder: {folder.Path}");
+        var sweep = runs.Any(r => r.FolderName.Length > 0);
+        if (sweep && !folder.Has("pipeline.yaml"))
+        {
+            PipelineBinder.MakePathsAbsolute(root, pipelineFile);
+            folder.Write("pipeline.yaml", PipelineDocument.ToYaml(root));
+        }
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
             if (cts.IsCancellationRequested) return; // a second Ctrl-C ends the process
@@ -241,7 +256,7 @@ public sealed class Commands(CommandOutcome outcome)
                     ResultWriter.WriteAll(sub, spec, result, started, clock.Elapsed.TotalSeconds);
                     failures += Failed(result, log);
                 }
-                catch (Exception e) when (prepared.Count > 1 && e is not OperationCanceledException)
+                catch (Exception e) when (sweep && e is not OperationCanceledException)
                 {
                     failures++;
                     log.Info($"sweep run {run.Label} failed: {e.Message}");
@@ -256,9 +271,10 @@ public sealed class Commands(CommandOutcome outcome)
             return ExitCodes.Interrupted;
         }
         finally { Console.CancelKeyPress -= onCancel; }
-        if (prepared.Count > 1 && WriteSweepComparison(folder, prepared[0].Prepared.Spec.Report, log) is { } comparison)
+        if (sweep && WriteSweepComparison(folder, prepared[0].Prepared.Spec.Report, log) is { } comparison)
             log.Info($"report: {comparison} (and report.md in each run's folder)");
-        else log.Info($"report: {folder.File(prepared.Count > 1 ? "" : "report.md")}");
+        else log.Info($"report: {folder.File(sweep ? "" : "report.md")}");
+        if (sweep && failures == 0 && !folder.IsCommitted) folder.Commit(DateTime.UtcNow);
         Console.Out.WriteLine(folder.Path);
         return failures == 0 ? ExitCodes.Success : ExitCodes.RunFailure;
     }

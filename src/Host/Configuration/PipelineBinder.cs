@@ -27,6 +27,7 @@ public static class PipelineBinder
         var seed = top.Int("seed", 0, min: 0);
         var description = top.String("description");
         var baseDir = Path.GetDirectoryName(Path.GetFullPath(sourceFile))!;
+        MakePathsAbsolute(root, sourceFile);
 
         var pluginFolders = new List<string>();
         foreach (var folder in top.StringList("plugins") ?? [])
@@ -55,6 +56,35 @@ public static class PipelineBinder
             PluginFolders = pluginFolders, Model = model, Data = data, Learn = learn, Unlearn = unlearn,
             Controls = controls, Calibrate = calibrate, Evaluate = evaluate, Report = report, Resolved = root,
         };
+    }
+
+    /// <summary>Keys whose values are paths relative to the pipeline file.</summary>
+    public static readonly string[] PathKeys = ["model.path", "model.retain_path", "data.folder", "plugins"];
+
+    /// <summary>Rewrites the path values of a tree (and of its sweep axes) as absolute paths, resolved against
+    /// <paramref name="sourceFile"/>'s folder as the run resolves them, so the resolved pipeline a run folder keeps
+    /// means the same files when <c>--resume</c> reads it from the run folder.</summary>
+    public static void MakePathsAbsolute(ConfigMap root, string sourceFile)
+    {
+        var baseDir = Path.GetDirectoryName(Path.GetFullPath(sourceFile))!;
+        ConfigNode Absolute(ConfigNode node) => node switch
+        {
+            ConfigScalar { Value: { } path } s => new ConfigScalar(Path.GetFullPath(Path.Combine(baseDir, path)), s.Location, s.Quoted),
+            ConfigList list => Replace(list, Absolute),
+            _ => node,
+        };
+        static ConfigList Replace(ConfigList list, Func<ConfigNode, ConfigNode> change)
+        {
+            for (var i = 0; i < list.Items.Count; i++) list.Items[i] = change(list.Items[i]);
+            return list;
+        }
+        foreach (var key in PathKeys)
+        {
+            if (PipelineDocument.GetPath(root, key) is { } node)
+                PipelineDocument.SetPath(root, key, Absolute(node), node.Location);
+            if (root["sweep"] is ConfigMap sweep && sweep[key] is { } axis)
+                sweep.Set(key, axis is ConfigList values ? Replace(values, Absolute) : Absolute(axis), sweep.LocationOf(key));
+        }
     }
 
     private static bool IsInside(string path, string folder)
