@@ -268,6 +268,27 @@ public sealed class EndToEndTests(TinyRunFixture fixture) : IClassFixture<TinyRu
     }
 
     [Fact]
+    public void SavedModelsAreHuggingFaceFoldersThatEvalLoads()
+    {
+        var folder = Folder(fixture.Run("saved-runs", "--set", "report.save_model=[calibrated, unlearned]"));
+        var models = Json(Path.Combine(folder, "manifest.json")).GetProperty("models");
+        foreach (var role in new[] { "calibrated", "unlearned" })
+        {
+            var saved = Path.Combine(folder, "models", role);
+            Assert.Equal(saved, models.GetProperty(role).GetString());
+            foreach (var file in new[] { "config.json", "model.safetensors", "unlearn_vocab.json" })
+                Assert.True(File.Exists(Path.Combine(saved, file)), $"{file} missing from {saved}");
+        }
+
+        // eval loads the saved calibrated model and measures what the run measured for it.
+        var dataLine = File.ReadLines(Path.Combine(folder, "run.log")).First(l => l.Contains("] data: ", StringComparison.Ordinal));
+        var data = System.Text.RegularExpressions.Regex.Match(dataLine, @"\] data: (.+) \(").Groups[1].Value;
+        var evaluated = Folder(ToolProcess.Run(fixture.Cache, "eval", "--model", Path.Combine(folder, "models", "calibrated"), "--data", data,
+            "--splits", "forget10_perturbed", "--metrics", "es", "--out", Path.Combine(fixture.Root, "saved-eval")));
+        Assert.Equal(Metrics(folder)[("calibrated", "forget", "es")], Metrics(evaluated)[("original", "forget10_perturbed", "es")], 4);
+    }
+
+    [Fact]
     public void SweepRecordsAFailedRunGoesOnAndComparesTheFinishedOnes()
     {
         using var files = new TempFiles();

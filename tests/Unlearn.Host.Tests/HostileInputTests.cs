@@ -84,4 +84,25 @@ public sealed class HostileInputTests : IDisposable
         Assert.Contains(expected, e.Message);
         Assert.Contains("--set " + assignment, e.Message);
     }
+
+    [Theory]
+    [InlineData("name: s\nunlearn:\n  method: ga\ncalibrate: model-mixing\nreport:\n  save_model: true\n", "", "calibrated")]
+    [InlineData("name: s\nunlearn:\n  method: ga\nreport:\n  save_model: true\n", "", "unlearned")]
+    [InlineData("name: s\nunlearn:\n  method: ga\ncalibrate: model-mixing\nreport:\n  save_model: [unlearned, calibrated]\n", "", "unlearned,calibrated")]
+    [InlineData("name: s\nreport:\n  save_model: false\n", "", "")]
+    [InlineData("name: s\nunlearn:\n  method: ga\nreport:\n  save_model: [calibratd]\n", "Did you mean 'calibrated'?", "")]
+    [InlineData("name: s\nunlearn:\n  method: ga\nreport:\n  save_model: [calibrated]\n", "no calibrated model to save (no calibrate section)", "")]
+    [InlineData("name: s\nreport:\n  save_model: true\n", "no unlearned model to save (no unlearn section)", "")]
+    public void SaveModelNamesRolesTheRunHas(string yaml, string error, string roles)
+    {
+        var path = _files.Write("save.yaml", yaml);
+        if (error.Length > 0)
+        {
+            var e = Assert.Throws<PipelineException>(() => PipelineBinder.Bind(PipelineDocument.Load(path), path, []));
+            Assert.Contains(error, e.Message);
+            Assert.Contains($"{path}:", e.Message);
+            return;
+        }
+        Assert.Equal(roles, string.Join(",", PipelineBinder.Bind(PipelineDocument.Load(path), path, []).Report.SaveModels));
+    }
 }

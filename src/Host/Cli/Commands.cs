@@ -252,7 +252,7 @@ public sealed class Commands(CommandOutcome outcome)
                 try
                 {
                     if (run.Label.Length > 0) log.Info($"sweep run {run.Label}");
-                    var result = log.WithProgress(() => new ExperimentRunner(registry, cache, log).Run(spec, run.Label, cts.Token));
+                    var result = log.WithProgress(() => new ExperimentRunner(registry, cache, log).Run(spec, run.Label, sub.File("models"), cts.Token));
                     ResultWriter.WriteAll(sub, spec, result, started, clock.Elapsed.TotalSeconds);
                     failures += Failed(result, log);
                 }
@@ -283,7 +283,7 @@ public sealed class Commands(CommandOutcome outcome)
     private static int Failed(RunResult result, RunLog log)
     {
         if (result.Failure == null) return 0;
-        log.Info($"error: {(result.SweepLabel.Length > 0 ? $"sweep run {result.SweepLabel}: " : "")}{result.Failure}. The report holds what finished.");
+        log.Error($"error: {(result.SweepLabel.Length > 0 ? $"sweep run {result.SweepLabel}: " : "")}{result.Failure}. The report holds what finished.");
         return 1;
     }
 

@@ -47,7 +47,7 @@ public static class PipelineBinder
         var controls = BindPluginList(top.Node("controls"), "controls");
         var calibrate = BindOptionalPlugin(top.Node("calibrate"), "calibrate", top.LocationOf("calibrate"));
         var evaluate = BindEvaluate(top.Section("evaluate"), data, learn, model, unlearn != null, calibrate != null);
-        var report = BindReport(top.Section("report"));
+        var report = BindReport(top.Section("report"), unlearn != null, calibrate != null);
         top.Node("sweep"); // expanded before binding (see SweepExpander)
         top.RejectUnknownKeys();
         return new PipelineSpec
@@ -310,7 +310,34 @@ public static class PipelineBinder
         return spec;
     }
 
-    private static ReportSpec BindReport(SectionReader s)
+    /// <summary>Roles <c>report.save_model</c> may name.</summary>
+    public static readonly string[] SavableModels = [ModelRoles.Calibrated, ModelRoles.Unlearned];
+
+    // save_model: false, true (the final model: calibrated, else unlearned) or a list of roles.
+    private static IReadOnlyList<string> BindSaveModels(SectionReader s, bool hasUnlearn, bool hasCalibrate)
+    {
+        var node = s.Node("save_model");
+        const string hint = "save_model is true (the calibrated model, or the unlearned one without calibration), false, or a list of roles: [calibrated, unlearned].";
+        List<string> roles;
+        if (node is null or ConfigScalar { Value: null }) return [];
+        if (node is ConfigScalar { Value: "true" or "True" or "false" or "False" })
+        {
+            if (!s.Bool("save_model", false)) return [];
+            roles = [hasCalibrate ? ModelRoles.Calibrated : ModelRoles.Unlearned];
+        }
+        else roles = s.StringList("save_model")?.ToList() ?? throw new PipelineException(node.Location, "report.save_model", hint);
+        foreach (var role in roles)
+        {
+            if (!SavableModels.Contains(role))
+                throw new PipelineException(node.Location, "report.save_model", NameSuggestions.Unknown("model role", role, SavableModels) + " " + hint);
+            if (!hasUnlearn || role == ModelRoles.Calibrated && !hasCalibrate)
+                throw new PipelineException(node.Location, "report.save_model",
+                    $"the run has no {role} model to save ({(hasUnlearn ? "no calibrate section" : "no unlearn section")}).");
+        }
+        return roles.Distinct().ToList();
+    }
+
+    private static ReportSpec BindReport(SectionReader s, bool hasUnlearn, bool hasCalibrate)
     {
         var taus = new List<double>();
         var node = s.Node("taus");
@@ -323,7 +350,7 @@ public static class PipelineBinder
                 taus.Add(t);
             }
         }
-        var spec = new ReportSpec(s.Bool("charts", true), s.Bool("save_model", false), taus);
+        var spec = new ReportSpec(s.Bool("charts", true), BindSaveModels(s, hasUnlearn, hasCalibrate), taus);
         s.RejectUnknownKeys();
         return spec;
     }

@@ -42,7 +42,10 @@ public sealed record MetricUse(PluginUse Plugin, IReadOnlyList<string>? Splits);
 public sealed record EvaluateSpec(IReadOnlyList<string> Models, IReadOnlyList<string> Splits, IReadOnlyList<MetricUse> Metrics, int BatchSize, int? MaxItems, int MaxNewTokens);
 
 /// <summary>The <c>report</c> section.</summary>
-public sealed record ReportSpec(bool Charts, bool SaveModel, IReadOnlyList<double> Taus);
+/// <param name="Charts">Write PNG charts.</param>
+/// <param name="SaveModels">Model roles (calibrated, unlearned) saved as Hugging Face folders under <c>models/</c> of the run folder.</param>
+/// <param name="Taus">Extra calibration targets.</param>
+public sealed record ReportSpec(bool Charts, IReadOnlyList<string> SaveModels, IReadOnlyList<double> Taus);
 
 /// <summary>A whole, validated experiment.</summary>
 public sealed record PipelineSpec
