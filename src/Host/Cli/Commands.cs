@@ -337,5 +337,5 @@ public sealed class Commands(CommandOutcome outcome)
     }
 
     private static bool IsBadInput(Exception e) => e is PipelineException or DataFileException or PluginException or Unlearn.Text.TokenizerException
-        or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or CalibrationException;
+        or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or CalibrationException or InputException;
 }

@@ -30,11 +30,11 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
     {
         if (spec.Unlearn != null) Resolve(PluginKind.Objective, spec.Unlearn.Method);
         var needed = new List<(string Split, SourceLocation Location, string Key)>();
-        needed.AddRange(spec.Evaluate.Splits.Select(s => (s, SourceLocation.Default, "evaluate.splits")));
+        needed.AddRange(spec.Evaluate.Splits.Select(s => (s, At(spec, "evaluate.splits"), "evaluate.splits")));
         foreach (var m in spec.Evaluate.Metrics)
             needed.AddRange((m.Splits ?? []).Select(s => (s, m.Plugin.Location, EntryPath(m.Plugin) + ".splits")));
         if (spec.Unlearn != null) needed.Add(("train_forget", spec.Unlearn.Method.Location, "unlearn.method"));
-        if (spec.Learn.Recipe == "tiny-world") needed.Add(("general", SourceLocation.Default, "learn.recipe"));
+        if (spec.Learn.Recipe == "tiny-world") needed.Add(("general", At(spec, "learn.recipe"), "learn.recipe"));
         var uses = spec.Controls.Select(c => (Kind: PluginKind.Controller, Use: c)).ToList();
         if (spec.Calibrate != null) uses.Add((PluginKind.Calibrator, spec.Calibrate));
         foreach (var (kind, use) in uses)
@@ -62,6 +62,13 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
                         $"'{m.Plugin.Name}' compares with the retain model's '{dependency.Metric}', but the run has no retain model: set model.retain_path, or use a learn recipe that trains one (learn.retain_model: true).");
             }
         }
+        CheckModelFolder(spec.Model.Path, "model.path", spec.Model.MaxLength);
+        CheckModelFolder(spec.Model.RetainPath, "model.retain_path", spec.Model.MaxLength);
+        if (spec.Model.Path == null && !TransformerConfig.BuiltInNames.Contains(spec.Model.Architecture))
+            throw new PipelineException(At(spec, "model.architecture"), "model.architecture", NameSuggestions.Unknown("architecture", spec.Model.Architecture, TransformerConfig.BuiltInNames.ToList()));
+        if (spec.Model.Path == null && TransformerConfig.BuiltIn(spec.Model.Architecture, vocabSize: 1).MaxPositions is var positions && positions < spec.Model.MaxLength)
+            throw new PipelineException(At(spec, "model.max_length"), "model.max_length",
+                $"max_length {spec.Model.MaxLength} is more than the {positions} positions of the built-in '{spec.Model.Architecture}' architecture; set model.max_length to at most {positions}.");
         if (spec.Data.Folder != null && !Directory.Exists(spec.Data.Folder))
             throw new DataFileException(spec.Data.Folder, null, "the data folder does not exist", "set data.folder to a folder of TOFU JSON/JSONL files (for example a copy of the TOFU dataset)");
         foreach (var (split, location, key) in needed.DistinctBy(n => n.Split))
@@ -74,6 +81,30 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
                     $"add the file, map the split to another file with data.splits.{split}, or stop using the split");
         }
     }
+
+    /// <summary>Reads what the run will read of a user's model folder (config.json, the safetensors headers, the
+    /// tokenizer files) and checks that the model has at least max_length positions. Any failure is bad input.</summary>
+    private static void CheckModelFolder(string? dir, string key, int maxLength)
+    {
+        if (dir == null) return;
+        ModelFolder.Check(dir, key);
+        TransformerConfig config;
+        try
+        {
+            config = TransformerConfig.Load(Path.Combine(dir, "config.json"));
+            SafetensorsCheckpoint.Open(dir);
+            ModelTokenizer.Load(dir);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new InputException($"{key} '{dir}' cannot be used: {e.Message}", e);
+        }
+        if (config.MaxPositions < maxLength)
+            throw new InputException($"{key} '{dir}': the model has {config.MaxPositions} positions (config.json), fewer than model.max_length {maxLength}; set model.max_length to at most {config.MaxPositions}.");
+    }
+
+    // Where a key was written (or the pipeline file, for a default).
+    private static SourceLocation At(PipelineSpec spec, string key) => PipelineDocument.GetPath(spec.Resolved, key)?.Location ?? spec.Resolved.Location;
 
     // "evaluate.metrics.0.options" -> "evaluate.metrics.0": the pipeline entry a plugin use came from.
     private static string EntryPath(PluginUse use) =>
