@@ -12,7 +12,7 @@ public sealed class ModelFolderInputTests : IDisposable
 
     public void Dispose() => _files.Dispose();
 
-    private const string Config = """{"model_type": "gpt2", "n_embd": 8, "n_layer": 1, "n_head": 2, "n_positions": 128, "vocab_size": 3}""";
+    private const string Config = """{"model_type": "gpt2", "n_embd": 8, "n_layer": 1, "n_head": 2, "n_positions": 128, "vocab_size": 3, "eos_token_id": 2}""";
     private const string Header = """{"wte.weight":{"dtype":"F32","shape":[3,8],"data_offsets":[0,96]}}""";
 
     private string ModelFolder(string config = Config, string header = Header, string vocab = """{"a": 0, "b": 1, "ab": 2}""")
@@ -60,6 +60,6 @@ public sealed class ModelFolderInputTests : IDisposable
         var result = Validate(model);
         Assert.True(result.ExitCode == ExitCodes.BadInput, result.ToString());
         Assert.Contains($"model.path '{model}'", result.StdErr);
-        Assert.Contains(expected, result.StdErr);
+        Assert.True(result.StdErr.Contains(expected, StringComparison.Ordinal), result.ToString());
     }
 }

@@ -80,8 +80,9 @@ public static class PipelineBinder
         }
         foreach (var key in PathKeys)
         {
-            if (PipelineDocument.GetPath(root, key) is { } node)
-                PipelineDocument.SetPath(root, key, Absolute(node), node.Location);
+            var dot = key.LastIndexOf('.');
+            var (parent, name) = dot < 0 ? (root, key) : (PipelineDocument.GetPath(root, key[..dot]) as ConfigMap, key[(dot + 1)..]);
+            if (parent?[name] is { } node) parent.Set(name, Absolute(node), parent.LocationOf(name));
             if (root["sweep"] is ConfigMap sweep && sweep[key] is { } axis)
                 sweep.Set(key, axis is ConfigList values ? Replace(values, Absolute) : Absolute(axis), sweep.LocationOf(key));
         }

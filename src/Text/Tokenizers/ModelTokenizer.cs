@@ -123,7 +123,9 @@ public sealed class ModelTokenizer : ITokenizerView
             var vocab = ReadJsonObject(At("vocab.json"));
             var merges = File.ReadLines(At("merges.txt"))
                 .Where(l => l.Length > 0 && !l.StartsWith("#version", StringComparison.Ordinal)).ToList();
-            var vocabulary = vocab.Select(kv => new KeyValuePair<string, int>(kv.Key, kv.Value!.GetValue<int>())).ToList();
+            var vocabulary = vocab.Select(kv => new KeyValuePair<string, int>(kv.Key,
+                kv.Value is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<int>(out var id) ? id
+                    : throw new TokenizerException($"{At("vocab.json")}: token '{kv.Key}' maps to {kv.Value?.ToJsonString() ?? "null"}, not an integer id; vocab.json maps each token to its id."))).ToList();
             var added = File.Exists(At("tokenizer.json")) ? AddedTokens(ReadJsonObject(At("tokenizer.json")), At("tokenizer.json")) : [];
             return ByteLevel(dir, vocabulary, merges, added, config);
         }
@@ -135,7 +137,9 @@ public sealed class ModelTokenizer : ITokenizerView
             var byteLevel = json.ToJsonString().Contains("\"ByteLevel\"", StringComparison.Ordinal);
             if (model is not null && type is "BPE" or null && model["vocab"] is JsonObject vocab && byteLevel)
             {
-                var vocabulary = vocab.Select(kv => new KeyValuePair<string, int>(kv.Key, kv.Value!.GetValue<int>())).ToList();
+                var vocabulary = vocab.Select(kv => new KeyValuePair<string, int>(kv.Key,
+                kv.Value is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<int>(out var id) ? id
+                    : throw new TokenizerException($"{At("vocab.json")}: token '{kv.Key}' maps to {kv.Value?.ToJsonString() ?? "null"}, not an integer id; vocab.json maps each token to its id."))).ToList();
                 var merges = (model["merges"] as JsonArray ?? []).Select(m => m switch
                 {
                     JsonArray pair => pair[0]!.GetValue<string>() + " " + pair[1]!.GetValue<string>(),
