@@ -63,7 +63,8 @@ public sealed class Commands(CommandOutcome outcome)
         [Option("metrics", Description = "Comma-separated metric names, e.g. es,es-paraphrased")] string metrics = "es",
         [Option("out", Description = "Root folder for run folders (default: ./runs)")] string? @out = null,
         [Option("plugins", Description = "Extra plugin folder (repeatable)")] string[]? plugins = null,
-        [Option("max-items", Description = "Evaluate only the first N items of each split")] int? maxItems = null)
+        [Option("max-items", Description = "Evaluate only the first N items of each split")] int? maxItems = null,
+        [Option("max-length", Description = "Tokens per prompt and answer (default: 128, or the model's positions when fewer)")] int? maxLength = null)
     {
         outcome.Ran = true;
         return Guard(() =>
@@ -83,6 +84,9 @@ public sealed class Commands(CommandOutcome outcome)
             PipelineDocument.SetPath(root, "evaluate.splits", List(at, splitNames), at);
             PipelineDocument.SetPath(root, "evaluate.metrics", List(at, metricNames), at);
             if (maxItems != null) PipelineDocument.SetPath(root, "evaluate.max_items", new ConfigScalar(maxItems.ToString(), at), at);
+            var config = Path.Combine(Path.GetFullPath(model), "config.json");
+            var length = maxLength ?? DefaultEvalLength(config);
+            PipelineDocument.SetPath(root, "model.max_length", new ConfigScalar(length.ToString(System.Globalization.CultureInfo.InvariantCulture), at), at);
             return Execute(root, Path.Combine(Directory.GetCurrentDirectory(), "eval.yaml"), @out, plugins ?? [], null, quiet: false);
         });
     }
@@ -128,6 +132,14 @@ public sealed class Commands(CommandOutcome outcome)
             }
             return ExitCodes.Success;
         });
+    }
+
+    // 128 tokens, or fewer when the model has fewer positions; a config.json that cannot be read is reported by the
+    // model-folder check that follows.
+    private static int DefaultEvalLength(string config)
+    {
+        try { return File.Exists(config) ? Math.Min(128, Unlearn.Models.TransformerConfig.Load(config).MaxPositions) : 128; }
+        catch (Exception e) when (e is InvalidDataException or NotSupportedException or IOException) { return 128; }
     }
 
     private static ConfigList List(SourceLocation at, params string[] values)
