@@ -82,6 +82,17 @@ public sealed class SafetensorsFile
         JsonObject header;
         try
         {
+            // A JSON object may repeat a key; a header that names one tensor twice is ambiguous, so it is refused.
+            using (var document = JsonDocument.Parse(headerBytes))
+            {
+                if (document.RootElement.ValueKind == JsonValueKind.Object)
+                {
+                    var names = new HashSet<string>(StringComparer.Ordinal);
+                    foreach (var property in document.RootElement.EnumerateObject())
+                        if (!names.Add(property.Name))
+                            throw new InvalidDataException($"{path}: the header names '{property.Name}' twice; a safetensors header lists each tensor once (re-save the checkpoint)");
+                }
+            }
             header = JsonNode.Parse(Encoding.UTF8.GetString(headerBytes)) as JsonObject
                 ?? throw new InvalidDataException($"{path}: the header is not a JSON object");
         }

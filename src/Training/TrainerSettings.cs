@@ -62,11 +62,19 @@ public sealed class TrainerSettings : IValidatableOptions
     /// <summary>Write a resumable checkpoint every this many steps (0 = only at the end).</summary>
     [Description("Write a resumable checkpoint every this many steps (0 = never during training).")] public int CheckpointEvery { get; init; } = 0;
 
+    /// <summary>The most epochs a trainer may plan (more is a typo, and would overflow the step count).</summary>
+    public const double MaxEpochs = 1000;
+
     /// <inheritdoc />
     public IEnumerable<string> Validate()
     {
+        foreach (var (name, value) in new[] { ("lr", Lr), ("epochs", Epochs), ("weight_decay", WeightDecay), ("warmup_epochs", WarmupEpochs),
+                     ("max_grad_norm", MaxGradNorm), ("beta1", Beta1), ("beta2", Beta2), ("epsilon", Epsilon) })
+            if (!double.IsFinite(value)) yield return $"{name} must be a finite number, got {value}";
         if (!(Lr > 0)) yield return $"lr must be > 0, got {Lr}";
         if (!(Epochs > 0)) yield return $"epochs must be > 0, got {Epochs}";
+        if (Epochs > MaxEpochs) yield return $"epochs must be at most {MaxEpochs}, got {Epochs} (use max_steps to bound a long run)";
+        if (!(Epsilon > 0)) yield return $"epsilon must be > 0, got {Epsilon}";
         if (BatchSize < 1) yield return $"batch_size must be >= 1, got {BatchSize}";
         if (GradientAccumulation < 1) yield return $"gradient_accumulation must be >= 1, got {GradientAccumulation}";
         if (WeightDecay < 0) yield return $"weight_decay must be >= 0, got {WeightDecay}";

@@ -65,6 +65,7 @@ public sealed record TrainingResult(int Steps, string? StopReason, string? Resto
 public sealed class TrainingLoop : IDisposable
 {
     private const string StateFile = "trainer-state.bin";
+    private const string HistoryFile = "trainer-history.json";
     private readonly IReadOnlyList<Parameter> _parameters;
     private readonly TrainerSettings _settings;
     private readonly AdamW _optimizer;
@@ -241,7 +242,7 @@ public sealed class TrainingLoop : IDisposable
             foreach (var (_, t) in _optimizer.State()) t.Save(writer);
         }
         File.Move(temp, path, overwrite: true);
-        File.WriteAllText(Path.Combine(dir, "trainer-history.json"), JsonSerializer.Serialize(_history));
+        AtomicFile.WriteAllText(Path.Combine(dir, HistoryFile), JsonSerializer.Serialize(_history, AtomicFile.Json));
     }
 
     /// <summary>Loads a checkpoint from <paramref name="dir"/> when one exists; returns whether it did.</summary>
@@ -249,6 +250,15 @@ public sealed class TrainingLoop : IDisposable
     {
         var path = Path.Combine(dir, StateFile);
         if (!File.Exists(path)) return false;
+        // The history is read first: a checkpoint whose history cannot be read (written by a process killed mid-write
+        // before writes were atomic, or damaged since) is not resumed but started over, instead of failing every run.
+        var historyPath = Path.Combine(dir, HistoryFile);
+        List<StepReport>? history = null;
+        if (File.Exists(historyPath))
+        {
+            try { history = JsonSerializer.Deserialize<List<StepReport>>(File.ReadAllText(historyPath), AtomicFile.Json); }
+            catch (JsonException) { return false; }
+        }
         using var stream = File.OpenRead(path);
         using var reader = new BinaryReader(stream);
         var header = JsonSerializer.Deserialize<CheckpointHeader>(reader.ReadString())
@@ -263,12 +273,7 @@ public sealed class TrainingLoop : IDisposable
         _optimizer.SetSteps(header.OptimizerSteps);
         Step = header.Step;
         LearningRateScale = header.LearningRateScale;
-        var historyPath = Path.Combine(dir, "trainer-history.json");
-        if (File.Exists(historyPath))
-        {
-            var history = JsonSerializer.Deserialize<List<StepReport>>(File.ReadAllText(historyPath));
-            if (history != null) { _history.Clear(); _history.AddRange(history.Take(Step)); }
-        }
+        if (history != null) { _history.Clear(); _history.AddRange(history.Take(Step)); }
         return true;
     }
 

@@ -72,8 +72,14 @@ public sealed class EndToEndTests(TinyRunFixture fixture) : IClassFixture<TinyRu
     public void RunFolderHoldsEveryResultFile()
     {
         var folder = Folder(fixture.First);
-        foreach (var file in new[] { "pipeline.yaml", "manifest.json", "summary.json", "summary.csv", "items.csv", "report.md" })
+        foreach (var file in new[] { "pipeline.yaml", "result.json", "manifest.json", "summary.json", "summary.csv", "items.csv", "report.md", "complete.json" })
             Assert.True(File.Exists(Path.Combine(folder, file)), $"{file} missing from {folder}");
+        // The commit marker is written last and lists every result file with its size.
+        var committed = Json(Path.Combine(folder, "complete.json")).GetProperty("files").EnumerateArray()
+            .ToDictionary(f => f.GetProperty("name").GetString()!, f => f.GetProperty("bytes").GetInt64());
+        Assert.Equal(new FileInfo(Path.Combine(folder, "report.md")).Length, committed["report.md"]);
+        Assert.Equal(new FileInfo(Path.Combine(folder, "summary.json")).Length, committed["summary.json"]);
+        Assert.DoesNotContain("complete.json", committed.Keys);
 
         // The resolved pipeline binds again to the same experiment.
         var resolved = Path.Combine(folder, "pipeline.yaml");
@@ -164,6 +170,122 @@ public sealed class EndToEndTests(TinyRunFixture fixture) : IClassFixture<TinyRu
         Assert.Equal(File.ReadAllText(Path.Combine(Folder(fixture.First), "summary.json")), File.ReadAllText(Path.Combine(folder, "summary.json")));
         var log = File.ReadAllText(Path.Combine(folder, "run.log"));
         Assert.Contains("termination signal", log);
+    }
+
+    /// <summary>A copy of the first run folder as a crash during report writing leaves it: the commit marker and the
+    /// given files missing, and a temporary file of the write that was cut short.</summary>
+    private string HalfWrittenCopy(string name, params string[] missing)
+    {
+        var source = Folder(fixture.First);
+        var copy = Path.Combine(fixture.Root, "half-written", name);
+        Directory.CreateDirectory(copy);
+        foreach (var file in Directory.EnumerateFiles(source)) File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        foreach (var file in missing.Append("complete.json")) File.Delete(Path.Combine(copy, file));
+        File.WriteAllText(Path.Combine(copy, missing[0] + ".tmp-0badc0de"), "cut sh");
+        return copy;
+    }
+
+    [Theory]
+    [InlineData("after-summary", new[] { "summary.csv", "items.csv", "report.md" })]
+    [InlineData("after-manifest", new[] { "summary.json", "summary.csv", "items.csv", "report.md" })]
+    public void ResumeFinishesAHalfWrittenRunFolderWithoutEvaluatingAgain(string name, string[] missing)
+    {
+        var folder = HalfWrittenCopy(name, missing);
+        var resumed = ToolProcess.Run(fixture.Cache, "run", "--resume", folder);
+        Assert.Equal(folder, Folder(resumed));
+        Assert.Contains("results are in result.json; writing the report files it is missing", resumed.StdErr);
+        Assert.DoesNotContain("evaluate:", resumed.StdErr);
+        Assert.DoesNotContain("calibrate:", resumed.StdErr);
+        var first = Folder(fixture.First);
+        foreach (var file in missing.Append("manifest.json"))
+            Assert.Equal(File.ReadAllText(Path.Combine(first, file)), File.ReadAllText(Path.Combine(folder, file)));
+        Assert.True(File.Exists(Path.Combine(folder, "complete.json")));
+        Assert.Empty(Directory.EnumerateFiles(folder, "*.tmp-*"));
+
+        // Finished now: a second resume changes nothing.
+        var again = ToolProcess.Run(fixture.Cache, "run", "--resume", folder);
+        Assert.Equal(folder, Folder(again));
+        Assert.Contains("run: already finished, skipped", again.StdErr);
+    }
+
+    [Fact]
+    public void FailedReportWriteExitsOneAndResumeFinishesTheFolder()
+    {
+        // A folder where items.csv cannot be written (a directory takes its name): the write fails as on a full disk.
+        var folder = HalfWrittenCopy("write-fails", "summary.csv", "items.csv", "report.md");
+        Directory.CreateDirectory(Path.Combine(folder, "items.csv"));
+        var failed = ToolProcess.Run(fixture.Cache, "run", "--resume", folder);
+        Assert.True(failed.ExitCode == ExitCodes.RunFailure, failed.ToString());
+        Assert.True(File.Exists(Path.Combine(folder, "summary.csv")));
+        Assert.False(File.Exists(Path.Combine(folder, "complete.json")));
+
+        Directory.Delete(Path.Combine(folder, "items.csv"));
+        Assert.Equal(folder, Folder(ToolProcess.Run(fixture.Cache, "run", "--resume", folder)));
+        Assert.Equal(File.ReadAllText(Path.Combine(Folder(fixture.First), "items.csv")), File.ReadAllText(Path.Combine(folder, "items.csv")));
+        Assert.True(File.Exists(Path.Combine(folder, "report.md")));
+        Assert.True(File.Exists(Path.Combine(folder, "complete.json")));
+    }
+
+    [Fact]
+    public void DivergedUnlearningExitsOneNamingTheStepAndReportsWhatFinished()
+    {
+        // An absurd learning rate makes the gradients overflow: non-finite steps are skipped and recorded, not written
+        // as invalid JSON; the run reports the original and retain models and fails with the step and loss.
+        var result = fixture.Run("diverged-runs", "--set", "unlearn.trainer.lr=1e30");
+        Assert.True(result.ExitCode == ExitCodes.RunFailure, result.ToString());
+        Assert.Matches(@"error: unlearning diverged at step \d+/\d+: loss \S+, gradient norm (NaN|∞|-∞|\S+) \(\d+ of \d+ steps not finite\)", result.StdErr);
+        var folder = result.LastLine;
+        var summary = Json(Path.Combine(folder, "summary.json"));
+        Assert.StartsWith("unlearning diverged at step", summary.GetProperty("failure").GetString());
+        Assert.Equal(["original", "retain"], Metrics(folder).Keys.Select(k => k.Model).Distinct().Order());
+        Assert.Contains("**The run failed:** unlearning diverged", File.ReadAllText(Path.Combine(folder, "report.md")));
+        Assert.True(File.Exists(Path.Combine(folder, "complete.json")));
+        var history = Json(Path.Combine(folder, "result.json")).GetProperty("Result").GetProperty("Unlearning").GetProperty("History");
+        Assert.Contains(history.EnumerateArray(), h => h.GetProperty("Skipped").GetBoolean() && h.GetProperty("GradientNorm").GetString() == "NaN");
+    }
+
+    [Fact]
+    public void TerminatedSweepResumesFromItsFolderWithEveryGridPoint()
+    {
+        using var files = new TempFiles();
+        var pipeline = files.Write("sweep.yaml",
+            $"include: {HostTestPaths.Pipeline("tiny.yaml")}\ncalibrate:\n  options:\n    max_evaluations: 2\nsweep:\n  unlearn.trainer.lr: [3e-4, 1e-4]\n");
+        var stopped = ToolProcess.RunAndTerminate(fixture.Cache, "sweep run unlearn.trainer.lr=3e-4",
+            "run", pipeline, "--out", Path.Combine(fixture.Root, "sweep-resume"));
+        Assert.True(stopped.ExitCode == ExitCodes.Interrupted, stopped.ToString());
+        var sweep = stopped.LastLine;
+        Assert.Contains($"Resume with: dotnet unlearn run --resume {sweep}", stopped.StdErr);
+        Assert.False(File.Exists(Path.Combine(sweep, "lr-1e-4", "complete.json")));
+
+        // The printed command resumes the whole grid, including the point that had not started.
+        var resumed = ToolProcess.Run(fixture.Cache, "run", "--resume", sweep);
+        Assert.Equal(sweep, Folder(resumed));
+        foreach (var point in new[] { "lr-3e-4", "lr-1e-4" })
+            Assert.True(File.Exists(Path.Combine(sweep, point, "complete.json")), $"{point} did not finish\n{resumed}");
+        Assert.True(File.Exists(Path.Combine(sweep, "comparison.md")));
+        Assert.True(File.Exists(Path.Combine(sweep, "complete.json")));
+        Assert.Contains("sweep:", File.ReadAllText(Path.Combine(sweep, "pipeline.yaml")));
+    }
+
+    [Fact]
+    public void SavedModelsAreHuggingFaceFoldersThatEvalLoads()
+    {
+        var folder = Folder(fixture.Run("saved-runs", "--set", "report.save_model=[calibrated, unlearned]"));
+        var models = Json(Path.Combine(folder, "manifest.json")).GetProperty("models");
+        foreach (var role in new[] { "calibrated", "unlearned" })
+        {
+            var saved = Path.Combine(folder, "models", role);
+            Assert.Equal(saved, models.GetProperty(role).GetString());
+            foreach (var file in new[] { "config.json", "model.safetensors", "unlearn_vocab.json" })
+                Assert.True(File.Exists(Path.Combine(saved, file)), $"{file} missing from {saved}");
+        }
+
+        // eval loads the saved calibrated model and measures what the run measured for it.
+        var dataLine = File.ReadLines(Path.Combine(folder, "run.log")).First(l => l.Contains("] data: ", StringComparison.Ordinal));
+        var data = System.Text.RegularExpressions.Regex.Match(dataLine, @"\] data: (.+) \(").Groups[1].Value;
+        var evaluated = Folder(ToolProcess.Run(fixture.Cache, "eval", "--model", Path.Combine(folder, "models", "calibrated"), "--data", data,
+            "--splits", "forget10_perturbed", "--metrics", "es", "--out", Path.Combine(fixture.Root, "saved-eval")));
+        Assert.Equal(Metrics(folder)[("calibrated", "forget", "es")], Metrics(evaluated)[("original", "forget10_perturbed", "es")], 4);
     }
 
     [Fact]

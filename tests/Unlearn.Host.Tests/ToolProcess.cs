@@ -58,6 +58,9 @@ public static class ToolProcess
         return new ToolResult(process.ExitCode, stdout.Result, stderr.ToString());
     }
 
+    /// <summary>Starts the tool without waiting for it; see <see cref="RunningTool"/>.</summary>
+    public static RunningTool Start(string cache, params string[] args) => new(Process.Start(StartInfo(cache, args))!, args);
+
     private static ProcessStartInfo StartInfo(string cache, string[] args)
     {
         var dll = Path.Combine(HostTestPaths.HostOutput, "dotnet-unlearn.dll");
@@ -84,5 +87,62 @@ public static class ToolProcess
         if (!string.IsNullOrEmpty(host) && File.Exists(host)) return host;
         var current = Environment.ProcessPath;
         return current != null && Path.GetFileNameWithoutExtension(current) == "dotnet" ? current : "dotnet";
+    }
+}
+
+/// <summary>A started tool process: read its standard error up to a line, then signal it or wait for its end.</summary>
+public sealed class RunningTool : IDisposable
+{
+    private readonly Process _process;
+    private readonly string[] _args;
+    private readonly Task<string> _stdout;
+    private readonly System.Text.StringBuilder _stderr = new();
+
+    internal RunningTool(Process process, string[] args)
+    {
+        _process = process;
+        _args = args;
+        _stdout = process.StandardOutput.ReadToEndAsync();
+    }
+
+    /// <summary>The process id.</summary>
+    public int Id => _process.Id;
+
+    /// <summary>Reads standard error until a line contains <paramref name="trigger"/>; fails when the tool ends first.</summary>
+    public void WaitForLine(string trigger)
+    {
+        string? line;
+        while ((line = _process.StandardError.ReadLine()) != null)
+        {
+            _stderr.AppendLine(line);
+            if (line.Contains(trigger, StringComparison.Ordinal)) return;
+        }
+        Assert.Fail($"the tool ended without printing '{trigger}'\n{_stderr}");
+    }
+
+    /// <summary>Kills the process at once (SIGKILL: no handler runs, as when a node dies or memory runs out).</summary>
+    public void Kill()
+    {
+        _process.Kill();
+        _process.WaitForExit();
+    }
+
+    /// <summary>Waits for the end and returns what the tool printed.</summary>
+    public ToolResult Finish()
+    {
+        var rest = _process.StandardError.ReadToEndAsync();
+        if (!_process.WaitForExit(TimeSpan.FromMinutes(10)))
+        {
+            _process.Kill(entireProcessTree: true);
+            Assert.Fail("dotnet-unlearn " + string.Join(' ', _args) + " did not finish in 10 minutes");
+        }
+        return new ToolResult(_process.ExitCode, _stdout.Result, _stderr + rest.Result);
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        _process.Dispose();
     }
 }

@@ -25,6 +25,13 @@ public class SafetensorsTests : IDisposable
     private static string Reject(string path) => Assert.Throws<InvalidDataException>(() => SafetensorsFile.Open(path)).Message;
 
     [Fact]
+    public void HeaderNamingATensorTwiceIsRefused()
+    {
+        var path = WriteRaw("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4);
+        Assert.Equal($"{path}: the header names 'w' twice; a safetensors header lists each tensor once (re-save the checkpoint)", Reject(path));
+    }
+
+    [Fact]
     public void WriteThenReadRoundTripsValuesAndMetadata()
     {
         var path = Path.Combine(dir, "t.safetensors");

@@ -135,6 +135,48 @@ public class TrainingLoopTests
     }
 
     [Fact]
+    public void CheckpointWithATruncatedHistoryIsStartedOverAndNonFiniteLossesAreWritten()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "unlearn-trainer-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            // A NaN loss at step 2 (skipped) must be recorded in the checkpoint's history, not fail the write.
+            var w = Scalar(1f);
+            using var cts = new CancellationTokenSource();
+            Func<int, int, StepLoss> nanAtStep1 = (step, micro) => step == 1
+                ? new StepLoss((w * float.NaN).sum(), new Dictionary<string, double>(), 1) : Quadratic(w)(step, micro);
+            using (var loop = new TrainingLoop([w], Plain(totalSteps: 10), 10, 0))
+                Assert.Throws<OperationCanceledException>(() => loop.Run(nanAtStep1, new StopAfter(4, cts), cts.Token, dir));
+            var historyFile = Path.Combine(dir, "trainer-history.json");
+            var history = File.ReadAllText(historyFile);
+            Assert.Contains("\"NaN\"", history);
+            Assert.Empty(Directory.EnumerateFiles(dir, "*.tmp-*"));
+
+            // Resuming reads the NaN back: the step stays skipped in the history.
+            var resumedWeight = Scalar(1f);
+            using (var loop = new TrainingLoop([resumedWeight], Plain(totalSteps: 10), 10, 0))
+            {
+                Assert.True(loop.TryResume(dir));
+                Assert.Equal(4, loop.Step);
+                Assert.True(loop.History[1].Skipped);
+                Assert.True(double.IsNaN(loop.History[1].Loss));
+            }
+
+            // Cut short as a killed writer left it before writes were atomic: the checkpoint is not resumed (training
+            // starts over) instead of failing every later run of the stage.
+            File.WriteAllText(historyFile, history[..(history.Length / 2)]);
+            var fresh = Scalar(1f);
+            using (var loop = new TrainingLoop([fresh], Plain(totalSteps: 10), 10, 0))
+            {
+                Assert.False(loop.TryResume(dir));
+                Assert.Equal(0, loop.Step);
+                Assert.Equal(1f, fresh.item<float>());
+            }
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void StopRequestRestoresTheNamedSnapshot()
     {
         var w = Scalar(1f);

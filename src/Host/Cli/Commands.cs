@@ -66,6 +66,7 @@ public sealed class Commands(CommandOutcome outcome)
         [Option("out", Description = "Root folder for run folders (default: ./runs)")] string? @out = null,
         [Option("plugins", Description = "Extra plugin folder (repeatable)")] string[]? plugins = null,
         [Option("max-items", Description = "Evaluate only the first N items of each split")] int? maxItems = null,
+        [Option("max-length", Description = "Tokens per prompt and answer (default: 128, or the model's positions when fewer)")] int? maxLength = null,
         [Option("retain-logs", Description = "OpenUnlearning TOFU_EVAL.json of the retain model, for forget-quality and privleak (OpenUnlearning's retain_logs_path)")] string? retainLogs = null,
         [Option("tofu-eval", Description = "Also write OpenUnlearning's TOFU_EVAL.json (openunlearning/original/TOFU_EVAL.json in the run folder)")] bool tofuEval = false)
     {
@@ -89,7 +90,10 @@ public sealed class Commands(CommandOutcome outcome)
             if (maxItems != null) PipelineDocument.SetPath(root, "evaluate.max_items", new ConfigScalar(maxItems.ToString(), at), at);
             if (retainLogs != null) PipelineDocument.SetPath(root, "evaluate.retain_logs", new ConfigScalar(Path.GetFullPath(retainLogs), at), at);
             if (tofuEval) PipelineDocument.SetPath(root, "report.tofu_eval", new ConfigScalar("true", at), at);
-            return Execute([new SweepRun("", "", root)], Path.Combine(Directory.GetCurrentDirectory(), "eval.yaml"), @out, plugins ?? [], null, quiet: false);
+            var config = Path.Combine(Path.GetFullPath(model), "config.json");
+            var length = maxLength ?? DefaultEvalLength(config);
+            PipelineDocument.SetPath(root, "model.max_length", new ConfigScalar(length.ToString(System.Globalization.CultureInfo.InvariantCulture), at), at);
+            return Execute(root, Path.Combine(Directory.GetCurrentDirectory(), "eval.yaml"), @out, plugins ?? [], null, quiet: false);
         });
     }
 
@@ -136,6 +140,14 @@ public sealed class Commands(CommandOutcome outcome)
         });
     }
 
+    // 128 tokens, or fewer when the model has fewer positions; a config.json that cannot be read is reported by the
+    // model-folder check that follows.
+    private static int DefaultEvalLength(string config)
+    {
+        try { return File.Exists(config) ? Math.Min(128, Unlearn.Models.TransformerConfig.Load(config).MaxPositions) : 128; }
+        catch (Exception e) when (e is InvalidDataException or NotSupportedException or IOException) { return 128; }
+    }
+
     private static ConfigList List(SourceLocation at, params string[] values)
     {
         var list = new ConfigList(at);
@@ -143,11 +155,13 @@ public sealed class Commands(CommandOutcome outcome)
         return list;
     }
 
-    private static IReadOnlyList<SweepRun> Load(string pipeline, IReadOnlyList<string> sets)
+    private static IReadOnlyList<SweepRun> Load(string pipeline, IReadOnlyList<string> sets) => SweepExpander.Expand(LoadTree(pipeline, sets));
+
+    private static ConfigMap LoadTree(string pipeline, IReadOnlyList<string> sets)
     {
         var root = PipelineDocument.Load(pipeline);
         foreach (var assignment in sets) PipelineDocument.ApplyOverride(root, assignment);
-        return SweepExpander.Expand(root);
+        return root;
     }
 
     private static IReadOnlyList<string> AllowedFolders(IReadOnlyList<string> plugins) =>
@@ -174,6 +188,11 @@ public sealed class Commands(CommandOutcome outcome)
     {
         if (resume != null)
         {
+            if (pipeline != null || sets.Count > 0)
+            {
+                Console.Error.WriteLine($"error: --resume continues a run exactly as it started, from the pipeline.yaml in {resume}; it takes no pipeline file or --set values. Start a new run to change anything.");
+                return ExitCodes.BadInput;
+            }
             var folder = Path.GetFullPath(resume);
             var resolved = Path.Combine(folder, "pipeline.yaml");
             if (!File.Exists(resolved))
@@ -181,24 +200,27 @@ public sealed class Commands(CommandOutcome outcome)
                 Console.Error.WriteLine($"error: {folder} is not a run folder (no pipeline.yaml). Pass the folder that 'run' printed.");
                 return ExitCodes.BadInput;
             }
+            // A sweep folder keeps the sweep's pipeline (with its sweep: section): resuming it resumes the whole grid.
             var root = PipelineDocument.Load(resolved);
             var original = root["name"] is ConfigScalar { Value: { } n } ? n : "run";
-            return Execute([new SweepRun("", "", root)], resolved, outRoot, plugins, folder, quiet, resumedName: original);
+            return Execute(root, resolved, outRoot, plugins, folder, quiet, resumedName: original);
         }
         if (pipeline == null)
         {
             Console.Error.WriteLine("error: give a pipeline file (dotnet unlearn run pipelines/quickstart.yaml) or --resume RUNDIR.");
             return ExitCodes.BadInput;
         }
-        return Execute(Load(pipeline, sets), pipeline, outRoot, plugins, null, quiet);
+        return Execute(LoadTree(pipeline, sets), pipeline, outRoot, plugins, null, quiet);
     }
 
-    private static int Execute(IReadOnlyList<SweepRun> runs, string pipelineFile, string? outRoot, IReadOnlyList<string> plugins, string? resumeFolder, bool quiet, string? resumedName = null)
+    private static int Execute(ConfigMap root, string pipelineFile, string? outRoot, IReadOnlyList<string> plugins, string? resumeFolder, bool quiet, string? resumedName = null)
     {
+        var runs = SweepExpander.Expand(root);
         // Bind and validate every run of a sweep before starting any work.
         var prepared = runs.Select(r => (Run: r, Prepared: Prepare(r, pipelineFile, plugins))).ToList();
         using var log = new RunLog(quiet: quiet);
-        var cache = new StageCache(Path.Combine(HostPaths.CacheRoot, "stages"));
+        using var cts = new CancellationTokenSource();
+        var cache = new StageCache(Path.Combine(HostPaths.CacheRoot, "stages"), log.Info, cts.Token);
         foreach (var (_, (spec, registry)) in prepared)
         {
             foreach (var problem in registry.Problems) log.Info($"warning: plugin skipped: {problem}");
@@ -208,7 +230,12 @@ public sealed class Commands(CommandOutcome outcome)
         var folder = resumeFolder != null ? RunFolder.Open(resumeFolder) : RunFolder.CreateNew(Path.GetFullPath(outRoot ?? "runs"), name, DateTime.Now);
         log.AttachFile(folder.File("run.log"));
         log.Info($"run folder: {folder.Path}");
-        using var cts = new CancellationTokenSource();
+        var sweep = runs.Any(r => r.FolderName.Length > 0);
+        if (sweep && !folder.Has("pipeline.yaml"))
+        {
+            PipelineBinder.MakePathsAbsolute(root, pipelineFile);
+            folder.Write("pipeline.yaml", PipelineDocument.ToYaml(root));
+        }
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
             if (cts.IsCancellationRequested) return; // a second Ctrl-C ends the process
@@ -229,17 +256,25 @@ public sealed class Commands(CommandOutcome outcome)
             foreach (var (run, (spec, registry)) in prepared)
             {
                 var sub = run.FolderName.Length == 0 ? folder : SubFolder(folder, run.FolderName);
-                if (sub.Has("summary.json")) { log.Info($"{run.Label}: already finished, skipped"); continue; }
+                if (sub.IsCommitted) { log.Info($"{(run.Label.Length > 0 ? run.Label : "run")}: already finished, skipped"); continue; }
                 ResultWriter.WritePipeline(sub, spec);
+                if (ResultWriter.ReadStored(sub) is { } stored)
+                {
+                    log.Info($"{(run.Label.Length > 0 ? run.Label + ": " : "")}results are in {ResultWriter.ResultFile}; writing the report files it is missing");
+                    ResultWriter.WriteAll(sub, spec, stored.Result, stored.Started, stored.Seconds);
+                    failures += Failed(stored.Result, log);
+                    continue;
+                }
                 var started = DateTime.Now;
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 try
                 {
                     if (run.Label.Length > 0) log.Info($"sweep run {run.Label}");
-                    var result = log.WithProgress(() => new ExperimentRunner(registry, cache, log).Run(spec, run.Label, cts.Token));
+                    var result = log.WithProgress(() => new ExperimentRunner(registry, cache, log).Run(spec, run.Label, sub.File("models"), cts.Token));
                     ResultWriter.WriteAll(sub, spec, result, started, clock.Elapsed.TotalSeconds);
+                    failures += Failed(result, log);
                 }
-                catch (Exception e) when (prepared.Count > 1 && e is not OperationCanceledException)
+                catch (Exception e) when (sweep && e is not OperationCanceledException)
                 {
                     failures++;
                     log.Info($"sweep run {run.Label} failed: {e.Message}");
@@ -254,11 +289,20 @@ public sealed class Commands(CommandOutcome outcome)
             return ExitCodes.Interrupted;
         }
         finally { Console.CancelKeyPress -= onCancel; }
-        if (prepared.Count > 1 && WriteSweepComparison(folder, prepared[0].Prepared.Spec.Report, log) is { } comparison)
+        if (sweep && WriteSweepComparison(folder, prepared[0].Prepared.Spec.Report, log) is { } comparison)
             log.Info($"report: {comparison} (and report.md in each run's folder)");
-        else log.Info($"report: {folder.File(prepared.Count > 1 ? "" : "report.md")}");
+        else log.Info($"report: {folder.File(sweep ? "" : "report.md")}");
+        if (sweep && failures == 0 && !folder.IsCommitted) folder.Commit(DateTime.UtcNow);
         Console.Out.WriteLine(folder.Path);
         return failures == 0 ? ExitCodes.Success : ExitCodes.RunFailure;
+    }
+
+    /// <summary>1 (and the reason logged) when a run whose report was written failed, e.g. unlearning diverged.</summary>
+    private static int Failed(RunResult result, RunLog log)
+    {
+        if (result.Failure == null) return 0;
+        log.Error($"error: {(result.SweepLabel.Length > 0 ? $"sweep run {result.SweepLabel}: " : "")}{result.Failure}. The report holds what finished.");
+        return 1;
     }
 
     /// <summary>At the end of a sweep: the comparison table of its finished runs (as <c>dotnet unlearn compare</c>
@@ -311,5 +355,5 @@ public sealed class Commands(CommandOutcome outcome)
     }
 
     private static bool IsBadInput(Exception e) => e is PipelineException or DataFileException or PluginException or Unlearn.Text.TokenizerException
-        or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or CalibrationException;
+        or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or CalibrationException or InputException;
 }

@@ -26,12 +26,12 @@ public static class PipelineBinder
             throw new PipelineException(top.LocationOf("name"), "name", $"'{name}' cannot name a run folder: use letters, digits, '-', '_' or '.'.");
         var seed = top.Int("seed", 0, min: 0);
         var description = top.String("description");
-        var baseDir = Path.GetDirectoryName(Path.GetFullPath(sourceFile))!;
+        MakePathsAbsolute(root, sourceFile);
 
         var pluginFolders = new List<string>();
         foreach (var folder in top.StringList("plugins") ?? [])
         {
-            var full = Path.GetFullPath(Path.Combine(baseDir, folder));
+            var full = Path.GetFullPath(folder);
             var allowed = allowedPluginFolders.Any(a => IsInside(full, Path.GetFullPath(a)));
             if (!allowed)
                 throw new PipelineException(top.LocationOf("plugins"), "plugins",
@@ -39,14 +39,14 @@ public static class PipelineBinder
             pluginFolders.Add(full);
         }
 
-        var model = BindModel(top.Section("model"), baseDir);
-        var data = BindData(top.Section("data"), baseDir);
+        var model = BindModel(top.Section("model"));
+        var data = BindData(top.Section("data"));
         var learn = BindLearn(top.Section("learn"), model, data);
         var unlearn = BindUnlearn(top.Section("unlearn"));
         var controls = BindPluginList(top.Node("controls"), "controls");
         var calibrate = BindOptionalPlugin(top.Node("calibrate"), "calibrate", top.LocationOf("calibrate"));
-        var evaluate = BindEvaluate(top.Section("evaluate"), data, learn, model, unlearn != null, calibrate != null, baseDir);
-        var report = BindReport(top.Section("report"));
+        var evaluate = BindEvaluate(top.Section("evaluate"), data, learn, model, unlearn != null, calibrate != null);
+        var report = BindReport(top.Section("report"), unlearn != null, calibrate != null);
         top.Node("sweep"); // expanded before binding (see SweepExpander)
         top.RejectUnknownKeys();
         return new PipelineSpec
@@ -57,31 +57,54 @@ public static class PipelineBinder
         };
     }
 
+    /// <summary>Keys whose values are paths.</summary>
+    public static readonly string[] PathKeys = ["model.path", "model.retain_path", "data.folder", "evaluate.retain_logs", "plugins"];
+
+    /// <summary>Rewrites the path values of a tree (and of its sweep axes) as absolute paths, so the resolved pipeline a
+    /// run folder keeps means the same files when <c>--resume</c> reads it from the run folder. A relative path is
+    /// resolved against the current folder when it came from <c>--set</c> (as any command-line path is), against the
+    /// folder of the file that holds it when it came from a pipeline file (an included file names paths relative to
+    /// itself), and against <paramref name="sourceFile"/>'s folder otherwise.</summary>
+    public static void MakePathsAbsolute(ConfigMap root, string sourceFile)
+    {
+        var baseDir = Path.GetDirectoryName(Path.GetFullPath(sourceFile))!;
+        ConfigNode Absolute(ConfigNode node) => node switch
+        {
+            ConfigScalar { Value: { } path } s => new ConfigScalar(Path.GetFullPath(Path.Combine(RelativeTo(s.Location.File, baseDir), path)), s.Location, s.Quoted),
+            ConfigList list => Replace(list, Absolute),
+            _ => node,
+        };
+        static ConfigList Replace(ConfigList list, Func<ConfigNode, ConfigNode> change)
+        {
+            for (var i = 0; i < list.Items.Count; i++) list.Items[i] = change(list.Items[i]);
+            return list;
+        }
+        foreach (var key in PathKeys)
+        {
+            var dot = key.LastIndexOf('.');
+            var (parent, name) = dot < 0 ? (root, key) : (PipelineDocument.GetPath(root, key[..dot]) as ConfigMap, key[(dot + 1)..]);
+            if (parent?[name] is { } node) parent.Set(name, Absolute(node), parent.LocationOf(name));
+            if (root["sweep"] is ConfigMap sweep && sweep[key] is { } axis)
+                sweep.Set(key, axis is ConfigList values ? Replace(values, Absolute) : Absolute(axis), sweep.LocationOf(key));
+        }
+    }
+
+    private static string RelativeTo(string file, string baseDir) =>
+        file.StartsWith(SourceLocation.CommandLinePrefix, StringComparison.Ordinal) ? Directory.GetCurrentDirectory()
+        : File.Exists(file) ? Path.GetDirectoryName(Path.GetFullPath(file))! : baseDir;
+
     private static bool IsInside(string path, string folder)
     {
         var f = folder.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
         return path.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar is var p && p.StartsWith(f, StringComparison.Ordinal);
     }
 
-    /// <summary>A path value as a full path: relative to the current folder when it came from <c>--set</c> (as any
-    /// command-line path is), to the folder of the file that holds it when it came from a pipeline file (an included file
-    /// names paths relative to itself), and to the pipeline's folder otherwise.</summary>
-    private static string? PathValue(SectionReader s, string key, string baseDir)
-    {
-        var value = s.String(key);
-        if (value == null) return null;
-        var file = s.LocationOf(key).File;
-        var relativeTo = file.StartsWith(SourceLocation.CommandLinePrefix, StringComparison.Ordinal) ? Directory.GetCurrentDirectory()
-            : File.Exists(file) ? Path.GetDirectoryName(Path.GetFullPath(file))! : baseDir;
-        return Path.GetFullPath(Path.Combine(relativeTo, value));
-    }
-
-    private static ModelSpec BindModel(SectionReader s, string baseDir)
+    private static ModelSpec BindModel(SectionReader s)
     {
         var spec = new ModelSpec(
-            PathValue(s, "path", baseDir),
+            s.String("path"),
             s.String("architecture", "tiny")!,
-            PathValue(s, "retain_path", baseDir),
+            s.String("retain_path"),
             s.String("template", PromptTemplates.Auto)!,
             s.Int("max_length", 128, min: 8),
             s.String("system_prompt"));
@@ -101,7 +124,7 @@ public static class PipelineBinder
         return spec;
     }
 
-    private static DataSpec BindData(SectionReader s, string baseDir)
+    private static DataSpec BindData(SectionReader s)
     {
         var folder = s.String("folder");
         var worldSection = s.Section("world");
@@ -139,7 +162,7 @@ public static class PipelineBinder
             }
         }
         s.RejectUnknownKeys();
-        return new DataSpec(PathValue(s, "folder", baseDir), world, forget, splits);
+        return new DataSpec(s.String("folder"), world, forget, splits);
     }
 
     private static LearnSpec BindLearn(SectionReader s, ModelSpec model, DataSpec data)
@@ -241,7 +264,7 @@ public static class PipelineBinder
         return ReadPluginEntry(node, path);
     }
 
-    private static EvaluateSpec BindEvaluate(SectionReader s, DataSpec data, LearnSpec learn, ModelSpec model, bool hasUnlearn, bool hasCalibrate, string baseDir)
+    private static EvaluateSpec BindEvaluate(SectionReader s, DataSpec data, LearnSpec learn, ModelSpec model, bool hasUnlearn, bool hasCalibrate)
     {
         var defaultModels = new List<string> { ModelRoles.Original };
         if (hasUnlearn) defaultModels.Add(ModelRoles.Unlearned);
@@ -286,7 +309,7 @@ public static class PipelineBinder
             }
         }
         _ = evalSplits;
-        var retainLogs = s.String("retain_logs") is { } logs ? Path.GetFullPath(Path.Combine(baseDir, logs)) : null;
+        var retainLogs = s.String("retain_logs");
         if (retainLogs != null) CheckRetainLogs(retainLogs, metrics, s.LocationOf("retain_logs"));
         var spec = new EvaluateSpec(models, splits, metrics, s.Int("batch_size", 32, min: 1), s.OptionalInt("max_items", min: 1), s.Int("max_new_tokens", 48, min: 1),
             retainLogs);
@@ -310,7 +333,34 @@ public static class PipelineBinder
                 $"{path} has no mia_* entry (mia_min_k, mia_loss, mia_zlib, mia_min_k_plus_plus), which privleak reads for the retain model");
     }
 
-    private static ReportSpec BindReport(SectionReader s)
+    /// <summary>Roles <c>report.save_model</c> may name.</summary>
+    public static readonly string[] SavableModels = [ModelRoles.Calibrated, ModelRoles.Unlearned];
+
+    // save_model: false, true (the final model: calibrated, else unlearned) or a list of roles.
+    private static IReadOnlyList<string> BindSaveModels(SectionReader s, bool hasUnlearn, bool hasCalibrate)
+    {
+        var node = s.Node("save_model");
+        const string hint = "save_model is true (the calibrated model, or the unlearned one without calibration), false, or a list of roles: [calibrated, unlearned].";
+        List<string> roles;
+        if (node is null or ConfigScalar { Value: null }) return [];
+        if (node is ConfigScalar { Value: "true" or "True" or "false" or "False" })
+        {
+            if (!s.Bool("save_model", false)) return [];
+            roles = [hasCalibrate ? ModelRoles.Calibrated : ModelRoles.Unlearned];
+        }
+        else roles = s.StringList("save_model")?.ToList() ?? throw new PipelineException(node.Location, "report.save_model", hint);
+        foreach (var role in roles)
+        {
+            if (!SavableModels.Contains(role))
+                throw new PipelineException(node.Location, "report.save_model", NameSuggestions.Unknown("model role", role, SavableModels) + " " + hint);
+            if (!hasUnlearn || role == ModelRoles.Calibrated && !hasCalibrate)
+                throw new PipelineException(node.Location, "report.save_model",
+                    $"the run has no {role} model to save ({(hasUnlearn ? "no calibrate section" : "no unlearn section")}).");
+        }
+        return roles.Distinct().ToList();
+    }
+
+    private static ReportSpec BindReport(SectionReader s, bool hasUnlearn, bool hasCalibrate)
     {
         var taus = new List<double>();
         var node = s.Node("taus");
@@ -323,7 +373,7 @@ public static class PipelineBinder
                 taus.Add(t);
             }
         }
-        var spec = new ReportSpec(s.Bool("charts", true), s.Bool("save_model", false), taus, s.Bool("tofu_eval", false));
+        var spec = new ReportSpec(s.Bool("charts", true), BindSaveModels(s, hasUnlearn, hasCalibrate), taus, s.Bool("tofu_eval", false));
         s.RejectUnknownKeys();
         return spec;
     }

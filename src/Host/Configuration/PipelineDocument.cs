@@ -91,43 +91,60 @@ public static class PipelineDocument
             if (cut >= 0) message = message[(cut + 3)..];
             throw new PipelineException(new SourceLocation(sourceName, (int)e.Start.Line, (int)e.Start.Column), "", "YAML syntax error: " + message);
         }
-        if (stream.Documents.Count == 0) return new ConfigMap(new SourceLocation(sourceName, 1, 1));
+        if (stream.Documents.Count == 0)
+            throw new PipelineException(new SourceLocation(sourceName, 1, 1), "", "the pipeline file is empty (or only comments); start from pipelines/quickstart.yaml.");
         if (stream.Documents.Count > 1)
             throw new PipelineException(new SourceLocation(sourceName, 1, 1), "", "a pipeline file holds one YAML document; remove the extra '---' documents.");
-        var node = Convert(stream.Documents[0].RootNode, sourceName, "");
+        var node = new AliasBudgetConverter(sourceName).Convert(stream.Documents[0].RootNode, "", stream.Documents[0].RootNode.Start, expanding: false);
         return node as ConfigMap ?? throw new PipelineException(node.Location, "", $"the top level must be a mapping of sections (model:, data:, unlearn:, ...), found {node.KindName}.");
     }
 
-    private static ConfigNode Convert(YamlNode node, string source, string path)
+    /// <summary>How many nodes YAML aliases may add to a file when expanded: a few hundred keeps shared blocks usable,
+    /// and refuses an alias bomb (nested anchors whose expansion grows exponentially) before it takes the memory.</summary>
+    public const int AliasExpansionBudget = 1000;
+
+    /// <summary>Converts a loaded YAML document. YamlDotNet resolves an alias to the anchored node itself, so a node seen
+    /// a second time is an alias use: its nodes count against <see cref="AliasExpansionBudget"/>.</summary>
+    private sealed class AliasBudgetConverter(string source)
     {
-        var location = new SourceLocation(source, (int)node.Start.Line, (int)node.Start.Column);
-        switch (node)
+        private readonly HashSet<YamlNode> _seen = new(ReferenceEqualityComparer.Instance);
+        private int _expanded;
+
+        public ConfigNode Convert(YamlNode node, string path, Mark usedAt, bool expanding)
         {
-            case YamlScalarNode scalar:
-                var quoted = scalar.Style is ScalarStyle.SingleQuoted or ScalarStyle.DoubleQuoted or ScalarStyle.Literal or ScalarStyle.Folded;
-                var value = scalar.Value;
-                if (!quoted && (value is null or "" or "~" or "null" or "Null" or "NULL")) value = null;
-                return new ConfigScalar(value, location, quoted);
-            case YamlSequenceNode sequence:
-                var list = new ConfigList(location);
-                var i = 0;
-                foreach (var child in sequence.Children) list.Items.Add(Convert(child, source, $"{path}.{i++}"));
-                return list;
-            case YamlMappingNode mapping:
-                var map = new ConfigMap(location);
-                foreach (var (k, v) in mapping.Children)
-                {
-                    if (k is not YamlScalarNode { Value: { } key })
-                        throw new PipelineException(location, path, "mapping keys must be plain names.");
-                    var keyLocation = new SourceLocation(source, (int)k.Start.Line, (int)k.Start.Column);
-                    var childPath = path.Length == 0 ? key : path + "." + key;
-                    if (map.Entries.ContainsKey(key))
-                        throw new PipelineException(keyLocation, childPath, $"key '{key}' appears twice in the same mapping (first at {map.LocationOf(key)}).");
-                    map.Set(key, Convert(v, source, childPath), keyLocation);
-                }
-                return map;
-            default:
-                throw new PipelineException(location, path, "YAML aliases and tags are not supported in pipeline files.");
+            expanding |= !_seen.Add(node);
+            if (expanding && ++_expanded > AliasExpansionBudget)
+                throw new PipelineException(new SourceLocation(source, (int)usedAt.Line, (int)usedAt.Column), path,
+                    $"YAML aliases here expand to more than {AliasExpansionBudget} nodes (nested anchors and aliases grow exponentially); write the values out or use include: files instead.");
+            var location = new SourceLocation(source, (int)node.Start.Line, (int)node.Start.Column);
+            switch (node)
+            {
+                case YamlScalarNode scalar:
+                    var quoted = scalar.Style is ScalarStyle.SingleQuoted or ScalarStyle.DoubleQuoted or ScalarStyle.Literal or ScalarStyle.Folded;
+                    var value = scalar.Value;
+                    if (!quoted && (value is null or "" or "~" or "null" or "Null" or "NULL")) value = null;
+                    return new ConfigScalar(value, location, quoted);
+                case YamlSequenceNode sequence:
+                    var list = new ConfigList(location);
+                    var i = 0;
+                    foreach (var child in sequence.Children) list.Items.Add(Convert(child, $"{path}.{i++}", expanding ? usedAt : child.Start, expanding));
+                    return list;
+                case YamlMappingNode mapping:
+                    var map = new ConfigMap(location);
+                    foreach (var (k, v) in mapping.Children)
+                    {
+                        if (k is not YamlScalarNode { Value: { } key })
+                            throw new PipelineException(location, path, "mapping keys must be plain names.");
+                        var keyLocation = new SourceLocation(source, (int)k.Start.Line, (int)k.Start.Column);
+                        var childPath = path.Length == 0 ? key : path + "." + key;
+                        if (map.Entries.ContainsKey(key))
+                            throw new PipelineException(keyLocation, childPath, $"key '{key}' appears twice in the same mapping (first at {map.LocationOf(key)}).");
+                        map.Set(key, Convert(v, childPath, expanding ? usedAt : k.Start, expanding), keyLocation);
+                    }
+                    return map;
+                default:
+                    throw new PipelineException(location, path, "YAML tags are not supported in pipeline files.");
+            }
         }
     }
 

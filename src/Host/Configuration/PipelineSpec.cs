@@ -45,8 +45,11 @@ public sealed record EvaluateSpec(IReadOnlyList<string> Models, IReadOnlyList<st
     string? RetainLogs = null);
 
 /// <summary>The <c>report</c> section.</summary>
+/// <param name="Charts">Write PNG charts.</param>
+/// <param name="SaveModels">Model roles (calibrated, unlearned) saved as Hugging Face folders under <c>models/</c> of the run folder.</param>
+/// <param name="Taus">Extra calibration targets.</param>
 /// <param name="TofuEval">Also write OpenUnlearning's TOFU_EVAL.json per evaluated model (<c>report.tofu_eval</c>).</param>
-public sealed record ReportSpec(bool Charts, bool SaveModel, IReadOnlyList<double> Taus, bool TofuEval = false);
+public sealed record ReportSpec(bool Charts, IReadOnlyList<string> SaveModels, IReadOnlyList<double> Taus, bool TofuEval = false);
 
 /// <summary>A whole, validated experiment.</summary>
 public sealed record PipelineSpec

@@ -16,6 +16,7 @@ public static class MarkdownReport
         var sb = new StringBuilder();
         sb.Append("# ").Append(spec.Name).Append(result.SweepLabel.Length > 0 ? $" ({result.SweepLabel})" : "").Append("\n\n");
         if (spec.Description != null) sb.Append(spec.Description.Trim()).Append("\n\n");
+        if (result.Failure != null) sb.Append("**The run failed:** ").Append(result.Failure).Append(".\n\n");
 
         sb.Append("## Setting\n\n| | |\n|---|---|\n");
         sb.Append("| model | ").Append(spec.Model.Path ?? $"built-in `{spec.Model.Architecture}` (learn recipe `{spec.Learn.Recipe}`)").Append(" |\n");

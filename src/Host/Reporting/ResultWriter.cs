@@ -32,9 +32,33 @@ public static class ResultWriter
         if (!folder.Has("pipeline.yaml")) folder.Write("pipeline.yaml", PipelineDocument.ToYaml(spec.Resolved));
     }
 
-    /// <summary>Writes every result file.</summary>
+    /// <summary>The run's results in one file, written before every file derived from them: a run whose report writing
+    /// was cut short (a crash, a full disk) is finished from it by <c>--resume</c> without calibrating or evaluating again.</summary>
+    public const string ResultFile = "result.json";
+
+    /// <summary>What <see cref="ResultFile"/> holds.</summary>
+    public sealed record StoredResult(RunResult Result, DateTime Started, double Seconds);
+
+    /// <summary>Reads the stored results of an unfinished folder, or null when the run did not get that far.</summary>
+    public static StoredResult? ReadStored(RunFolder folder)
+    {
+        if (!folder.Has(ResultFile)) return null;
+        try
+        {
+            return JsonSerializer.Deserialize<StoredResult>(File.ReadAllText(folder.File(ResultFile)), Unlearn.Training.AtomicFile.Json)
+                ?? throw new InvalidDataException("it holds null");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{folder.File(ResultFile)} is not a readable result file ({e.Message}). It was written whole, so it was changed afterwards; move the run folder aside and run the pipeline again.", e);
+        }
+    }
+
+    /// <summary>Writes every result file, the commit marker last. Files an earlier attempt on this folder finished are
+    /// kept (see <see cref="RunFolder.Open"/>).</summary>
     public static void WriteAll(RunFolder folder, PipelineSpec spec, RunResult result, DateTime started, double seconds)
     {
+        folder.Write(ResultFile, JsonSerializer.Serialize(new StoredResult(result, started, seconds), Unlearn.Training.AtomicFile.Json));
         folder.Write("manifest.json", JsonSerializer.Serialize(Manifest(spec, result, started, seconds), Json));
         folder.Write("summary.json", JsonSerializer.Serialize(Summary(spec, result), Json));
         WriteCsv(folder, "summary.csv", result.Metrics.Select(m => new { model = m.Model, split = m.Split, metric = m.Metric, value = Round(m.Value) }));
@@ -51,6 +75,7 @@ public static class ResultWriter
         if (spec.Report.TofuEval) Evaluation.OpenUnlearningNames.Write(folder, result.Metrics);
         var charts = spec.Report.Charts ? Charts.WriteRunCharts(folder, result) : [];
         folder.Write("report.md", MarkdownReport.Render(spec, result, charts));
+        folder.Commit(DateTime.UtcNow);
     }
 
     private static void WriteCsv<T>(RunFolder folder, string name, IEnumerable<T> rows) => folder.Write(name, stream =>
@@ -88,6 +113,7 @@ public static class ResultWriter
         method_options = result.MethodOptions == null ? (JsonElement?)null : JsonDocument.Parse(result.MethodOptions).RootElement,
         seed = result.Seed,
         forget_split = spec.Data.Forget,
+        failure = result.Failure,
         calibration = result.Calibration == null ? null : new
         {
             method = result.Calibration.Method,

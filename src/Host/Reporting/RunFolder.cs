@@ -3,10 +3,20 @@ using System.Globalization;
 namespace Unlearn.Host.Reporting;
 
 /// <summary>A run's output folder: <c>runs/&lt;pipeline-name&gt;/&lt;timestamp&gt;</c>. Created exclusively; every file is
-/// written through a temporary file and a rename, and an existing file is never replaced.</summary>
+/// written through a temporary file and a rename, and an existing file is never replaced. A folder is finished only when
+/// its commit marker (<see cref="CommitMarker"/>) is written, last of all its files.</summary>
 public sealed class RunFolder
 {
-    private RunFolder(string path) { Path = path; }
+    /// <summary>The file written last, listing the folder's files: a folder without it is unfinished (resumable).</summary>
+    public const string CommitMarker = "complete.json";
+
+    private readonly bool _keepExisting;
+
+    private RunFolder(string path, bool keepExisting)
+    {
+        Path = path;
+        _keepExisting = keepExisting;
+    }
 
     /// <summary>The folder.</summary>
     public string Path { get; }
@@ -28,18 +38,44 @@ public sealed class RunFolder
                 var temp = candidate + ".creating-" + Guid.NewGuid().ToString("N")[..8];
                 Directory.CreateDirectory(temp);
                 Directory.Move(temp, candidate);
-                return new RunFolder(candidate);
+                return new RunFolder(candidate, keepExisting: false);
             }
             catch (IOException) when (Directory.Exists(candidate)) { }
         }
     }
 
-    /// <summary>Opens an existing run folder (for --resume).</summary>
+    /// <summary>Opens an existing run folder to finish it (for --resume, and sweep runs' sub-folders). Files an earlier
+    /// attempt finished are kept, not written again (each was written whole, from the same results); temporary files
+    /// of writes that a crash cut short are removed.</summary>
     public static RunFolder Open(string path)
     {
         if (!Directory.Exists(path)) throw new DirectoryNotFoundException($"run folder '{path}' does not exist.");
-        return new RunFolder(System.IO.Path.GetFullPath(path));
+        var folder = new RunFolder(System.IO.Path.GetFullPath(path), keepExisting: true);
+        if (!folder.IsCommitted)
+            foreach (var temp in Directory.EnumerateFiles(folder.Path, "*" + TempInfix + "*", SearchOption.AllDirectories))
+                System.IO.File.Delete(temp);
+        return folder;
     }
+
+    /// <summary>True when the folder is finished: its commit marker is written.</summary>
+    public bool IsCommitted => Has(CommitMarker);
+
+    /// <summary>Finishes the folder: writes the commit marker, which lists every file the folder holds.</summary>
+    public void Commit(DateTime finishedUtc)
+    {
+        var files = Directory.EnumerateFiles(Path, "*", SearchOption.AllDirectories)
+            .Select(f => System.IO.Path.GetRelativePath(Path, f).Replace('\\', '/'))
+            .Where(f => f != "run.log" && !f.Contains('/', StringComparison.Ordinal) || f.StartsWith("charts/", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal)
+            .Select(f => new { name = f, bytes = new FileInfo(File(f)).Length });
+        Write(CommitMarker, System.Text.Json.JsonSerializer.Serialize(new
+        {
+            finished_utc = finishedUtc.ToString("o", CultureInfo.InvariantCulture),
+            files,
+        }, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    private const string TempInfix = ".tmp-";
 
     /// <summary>A path inside the folder.</summary>
     public string File(string relative) => System.IO.Path.Combine(Path, relative);
@@ -54,13 +90,18 @@ public sealed class RunFolder
         writer.Write(content);
     });
 
-    /// <summary>Writes a new file atomically with a stream callback.</summary>
+    /// <summary>Writes a new file atomically with a stream callback. In a folder opened to finish it, a file that
+    /// already exists is kept as it is.</summary>
     public void Write(string relative, Action<Stream> write)
     {
         var target = File(relative);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
-        if (System.IO.File.Exists(target)) throw new IOException($"{target} already exists; run folders are never overwritten.");
-        var temp = target + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
+        if (System.IO.File.Exists(target))
+        {
+            if (_keepExisting) return;
+            throw new IOException($"{target} already exists; run folders are never overwritten.");
+        }
+        var temp = target + TempInfix + Guid.NewGuid().ToString("N")[..8];
         using (var stream = System.IO.File.Create(temp)) write(stream);
         System.IO.File.Move(temp, target, overwrite: false);
     }

@@ -18,22 +18,101 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
     /// <summary>Binds options of a plugin use and describes them for hashing.</summary>
     public ResolvedPlugin Resolve(PluginKind kind, PluginUse use)
     {
-        var descriptor = registry.Resolve(kind, use.Name, use.Location, use.KeyPath.EndsWith(".options", StringComparison.Ordinal) ? use.KeyPath[..^8] : use.KeyPath);
+        var descriptor = registry.Resolve(kind, use.Name, use.Location, EntryPath(use));
         var options = OptionsBinder.Bind(descriptor.OptionsType, use.Options, use.KeyPath, use.Location);
         return new ResolvedPlugin(descriptor, options, JsonSerializer.Serialize(options, options.GetType()));
     }
 
-    /// <summary>Checks every plugin name and option of a pipeline (what <c>validate</c> does beyond binding).</summary>
+    /// <summary>Checks everything a run will need before any work starts (what <c>validate</c> does beyond binding, and
+    /// what <c>run</c> checks first): plugin names and options; the split and metric names inside controller and
+    /// calibrator options; the results metrics declare as <see cref="IMetric.Dependencies"/>; and the data files of
+    /// every split the run reads.</summary>
     public void Validate(PipelineSpec spec)
     {
         if (spec.Unlearn != null) Resolve(PluginKind.Objective, spec.Unlearn.Method);
-        foreach (var c in spec.Controls) Resolve(PluginKind.Controller, c);
-        if (spec.Calibrate != null) Resolve(PluginKind.Calibrator, spec.Calibrate);
-        foreach (var m in spec.Evaluate.Metrics) Resolve(PluginKind.Metric, m.Plugin);
+        var needed = new List<(string Split, SourceLocation Location, string Key)>();
+        needed.AddRange(spec.Evaluate.Splits.Select(s => (s, At(spec, "evaluate.splits"), "evaluate.splits")));
+        foreach (var m in spec.Evaluate.Metrics)
+            needed.AddRange((m.Splits ?? []).Select(s => (s, m.Plugin.Location, EntryPath(m.Plugin) + ".splits")));
+        if (spec.Unlearn != null) needed.Add(("train_forget", spec.Unlearn.Method.Location, "unlearn.method"));
+        if (spec.Learn.Recipe == "tiny-world") needed.Add(("general", At(spec, "learn.recipe"), "learn.recipe"));
+        var uses = spec.Controls.Select(c => (Kind: PluginKind.Controller, Use: c)).ToList();
+        if (spec.Calibrate != null) uses.Add((PluginKind.Calibrator, spec.Calibrate));
+        foreach (var (kind, use) in uses)
+        {
+            var options = Resolve(kind, use).Options;
+            foreach (var property in options.GetType().GetProperties().Where(p => p.PropertyType == typeof(string)))
+            {
+                if (property.GetValue(options) is not string value) continue;
+                var key = $"{use.KeyPath}.{OptionsBinder.ToSnakeCase(property.Name)}";
+                if (property.Name.EndsWith("Split", StringComparison.Ordinal)) needed.Add((value, use.Location, key));
+                else if (property.Name.EndsWith("Metric", StringComparison.Ordinal)) registry.Resolve(PluginKind.Metric, value, use.Location, key);
+            }
+        }
+        var hasRetainModel = spec.Model.RetainPath != null || spec.Learn.TrainRetainModel && spec.Learn.Recipe != "none";
+        foreach (var m in spec.Evaluate.Metrics)
+        {
+            var plugin = Resolve(PluginKind.Metric, m.Plugin);
+            var where = EntryPath(m.Plugin);
+            foreach (var dependency in PluginRegistry.CreateWithOptions<IMetric>(plugin.Descriptor, plugin.Options).Dependencies)
+            {
+                registry.Resolve(PluginKind.Metric, dependency.Metric, m.Plugin.Location, where);
+                if (dependency.Split != null) needed.Add((dependency.Split, m.Plugin.Location, where));
+                if (dependency.Role == ModelRole.Retain && !hasRetainModel)
+                    throw new PipelineException(m.Plugin.Location, where,
+                        $"'{m.Plugin.Name}' compares with the retain model's '{dependency.Metric}', but the run has no retain model: set model.retain_path, or use a learn recipe that trains one (learn.retain_model: true).");
+            }
+        }
+        CheckModelFolder(spec.Model.Path, "model.path", spec.Model.MaxLength);
+        CheckModelFolder(spec.Model.RetainPath, "model.retain_path", spec.Model.MaxLength);
+        if (spec.Model.Path == null && !TransformerConfig.BuiltInNames.Contains(spec.Model.Architecture))
+            throw new PipelineException(At(spec, "model.architecture"), "model.architecture", NameSuggestions.Unknown("architecture", spec.Model.Architecture, TransformerConfig.BuiltInNames.ToList()));
+        if (spec.Model.Path == null && TransformerConfig.BuiltIn(spec.Model.Architecture, vocabSize: 1).MaxPositions is var positions && positions < spec.Model.MaxLength)
+            throw new PipelineException(At(spec, "model.max_length"), "model.max_length",
+                $"max_length {spec.Model.MaxLength} is more than the {positions} positions of the built-in '{spec.Model.Architecture}' architecture; set model.max_length to at most {positions}.");
+        if (spec.Data.Folder != null && !Directory.Exists(spec.Data.Folder))
+            throw new DataFileException(spec.Data.Folder, null, "the data folder does not exist", "set data.folder to a folder of TOFU JSON/JSONL files (for example a copy of the TOFU dataset)");
+        foreach (var (split, location, key) in needed.DistinctBy(n => n.Split))
+        {
+            if (!spec.Data.Splits.TryGetValue(split, out var file))
+                throw new PipelineException(location, key, NameSuggestions.Unknown("split", split, spec.Data.Splits.Keys.ToList()));
+            if (spec.Data.Folder != null && !new TofuFolder(spec.Data.Folder).Contains(file))
+                throw new DataFileException(Path.Combine(spec.Data.Folder, file + ".json"), null,
+                    $"the run needs split '{split}' ({key}), but data.folder has no file '{file}' (.json or .jsonl)",
+                    $"add the file, map the split to another file with data.splits.{split}, or stop using the split");
+        }
     }
 
-    /// <summary>Runs the pipeline.</summary>
-    public RunResult Run(PipelineSpec spec, string sweepLabel, CancellationToken ct)
+    /// <summary>Reads what the run will read of a user's model folder (config.json, the safetensors headers, the
+    /// tokenizer files) and checks that the model has at least max_length positions. Any failure is bad input.</summary>
+    private static void CheckModelFolder(string? dir, string key, int maxLength)
+    {
+        if (dir == null) return;
+        ModelFolder.Check(dir, key);
+        TransformerConfig config;
+        try
+        {
+            config = TransformerConfig.Load(Path.Combine(dir, "config.json"));
+            SafetensorsCheckpoint.Open(dir);
+            ModelTokenizer.Load(dir);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new InputException($"{key} '{dir}' cannot be used: {e.Message}", e);
+        }
+        if (config.MaxPositions < maxLength)
+            throw new InputException($"{key} '{dir}': the model has {config.MaxPositions} positions (config.json), fewer than model.max_length {maxLength}; set model.max_length to at most {config.MaxPositions}.");
+    }
+
+    // Where a key was written (or the pipeline file, for a default).
+    private static SourceLocation At(PipelineSpec spec, string key) => PipelineDocument.GetPath(spec.Resolved, key)?.Location ?? spec.Resolved.Location;
+
+    // "evaluate.metrics.0.options" -> "evaluate.metrics.0": the pipeline entry a plugin use came from.
+    private static string EntryPath(PluginUse use) =>
+        use.KeyPath.EndsWith(".options", StringComparison.Ordinal) ? use.KeyPath[..^".options".Length] : use.KeyPath;
+
+    /// <summary>Runs the pipeline; models that <c>report.save_model</c> names are saved under <paramref name="modelsFolder"/>.</summary>
+    public RunResult Run(PipelineSpec spec, string sweepLabel, string? modelsFolder, CancellationToken ct)
     {
         var timings = new List<StageTiming>();
         var stageKeys = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -88,6 +167,7 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
         var folders = new Dictionary<string, string>(StringComparer.Ordinal) { [ModelRoles.Original] = learned.TargetDir };
         if (learned.RetainDir != null) folders[ModelRoles.Retain] = learned.RetainDir;
         UnlearnRecord? unlearnRecord = null;
+        string? failure = null;
         if (method != null)
         {
             clock.Restart();
@@ -98,10 +178,12 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
             stageKeys["unlearn"] = key;
             unlearnRecord = record;
             if (record.StopReason != null) log.Info($"unlearn: stopped early at step {record.Steps}/{record.PlannedSteps}: {record.StopReason}");
+            failure = UnlearnStage.Divergence(record);
+            if (failure != null) log.Info($"unlearn: {failure}; the unlearned model is neither calibrated nor evaluated");
         }
 
         using var original = CausalLM.Load(learned.TargetDir);
-        using var unlearned = folders.TryGetValue(ModelRoles.Unlearned, out var unlearnedDir) ? CausalLM.Load(unlearnedDir) : null;
+        using var unlearned = failure == null && folders.TryGetValue(ModelRoles.Unlearned, out var unlearnedDir) ? CausalLM.Load(unlearnedDir) : null;
         using var retain = learned.RetainDir != null && spec.Evaluate.Models.Contains(ModelRoles.Retain) ? CausalLM.Load(learned.RetainDir) : null;
         using var mixed = unlearned != null && calibrator != null ? original.Clone() : null;
         CalibrationRecord? calibrationRecord = null;
@@ -115,7 +197,13 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
             calibrationRecord = new CalibrationRecord(calibrator.Descriptor.Name, outcome.Alpha, outcome.OriginalValue, outcome.Target, outcome.Evaluations, seconds, outcome.Note, outcome.Curve);
             timings.Add(new StageTiming("calibrate", seconds, false));
             log.Info($"calibrate: α* = {outcome.Alpha:F4} ({outcome.Evaluations} evaluations, {seconds:F1} s). {outcome.Note}");
-            if (spec.Report.SaveModel) folders[ModelRoles.Calibrated] = "(saved in the run folder)";
+        }
+        foreach (var role in spec.Report.SaveModels)
+        {
+            var model = role == ModelRoles.Calibrated ? mixed : unlearned;
+            if (model == null || modelsFolder == null) continue; // a diverged run has neither
+            folders[role] = SaveModel(model, learned.TargetDir, Path.Combine(modelsFolder, role));
+            log.Info($"report: {role} model saved as a Hugging Face folder: {folders[role]}");
         }
 
         clock.Restart();
@@ -170,15 +258,21 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
         {
             Name = spec.Name, SweepLabel = sweepLabel, Method = method?.Descriptor.Name, MethodOptions = method?.OptionsJson,
             Seed = spec.Seed, Metrics = records, Calibration = calibrationRecord, Unlearning = unlearnRecord,
-            Timings = timings, Plugins = plugins, ModelFolders = folders, StageKeys = stageKeys, DenormalsFlushed = denormalsFlushed,
+            Timings = timings, Plugins = plugins, ModelFolders = folders, StageKeys = stageKeys, DenormalsFlushed = denormalsFlushed, Failure = failure,
         };
     }
 
-    /// <summary>The calibrated model when the run saves it; set by <see cref="Run"/> callers through <see cref="SaveCalibrated"/>.</summary>
-    public static void SaveCalibrated(CausalLM mixed, string unlearnedDir, string target)
+    /// <summary>Saves a model with the tokenizer files of <paramref name="tokenizerDir"/> as a Hugging Face folder, built
+    /// beside <paramref name="target"/> and renamed into place; a folder an earlier attempt finished is kept.</summary>
+    private static string SaveModel(CausalLM model, string tokenizerDir, string target)
     {
-        mixed.Save(target);
-        ModelFolder.CopyTokenizerFiles(unlearnedDir, target);
+        if (Directory.Exists(target)) return target;
+        var staging = target + ".partial";
+        if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        model.Save(staging);
+        ModelFolder.CopyTokenizerFiles(tokenizerDir, staging);
+        Directory.Move(staging, target);
+        return target;
     }
 
     private static GreedyGenerator Generator(PipelineSpec spec, ITokenizerView tokenizer) =>

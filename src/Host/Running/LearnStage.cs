@@ -127,7 +127,7 @@ public static class LearnStage
     }
 
     private static void WriteTrainingRecord(string dir, TrainingResult result, StageThroughput throughput) =>
-        File.WriteAllText(Path.Combine(dir, "training.json"), JsonSerializer.Serialize(new
+        AtomicFile.WriteAllText(Path.Combine(dir, "training.json"), JsonSerializer.Serialize(new
         {
             steps = result.Steps,
             tokens_per_second = Math.Round(throughput.TokensPerSecond),
@@ -136,7 +136,7 @@ public static class LearnStage
             late_throughput_ratio = throughput.LateThroughputRatio is { } r ? Math.Round(r, 3) : (double?)null,
             first_loss = result.History.Count > 0 ? result.History[0].Loss : double.NaN,
             final_loss = result.History.Count > 0 ? result.History[^1].Loss : double.NaN,
-        }));
+        }, AtomicFile.Json));
 
     /// <summary>The question/answer texts a model trains on, for stage keys (what is trained on, not where it came from).</summary>
     private static IEnumerable<string[]> Texts(IReadOnlyList<QaItem> items) => items.Select(i => new[] { i.Question, i.Answer });
@@ -169,15 +169,16 @@ public static class ModelFolder
     public static string Stamp(string dir) =>
         string.Join(";", Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal).Select(f => $"{Path.GetFileName(f)}:{new FileInfo(f).Length}:{File.GetLastWriteTimeUtc(f).Ticks}"));
 
-    /// <summary>Copies tokenizer files (everything but weights, config and checkpoints) from one model folder to another.</summary>
+    /// <summary>Copies tokenizer files (everything but weights, config, records and checkpoints) from one model folder to
+    /// another, each atomically and replacing what an interrupted attempt left.</summary>
     public static void CopyTokenizerFiles(string from, string to)
     {
         foreach (var file in Directory.EnumerateFiles(from))
         {
             var name = Path.GetFileName(file);
-            if (name.StartsWith("model.safetensors", StringComparison.Ordinal) || name is "config.json" or "training.json") continue;
-            var target = Path.Combine(to, name);
-            if (!File.Exists(target)) File.Copy(file, target);
+            if (name.StartsWith("model.safetensors", StringComparison.Ordinal) || name is "config.json" or "training.json" or UnlearnStage.RecordFile
+                || name.Contains(".tmp-", StringComparison.Ordinal)) continue;
+            AtomicFile.Copy(file, Path.Combine(to, name));
         }
     }
 

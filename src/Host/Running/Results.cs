@@ -41,6 +41,9 @@ public sealed record RunResult
     /// <summary>Whether denormal floats were flushed to zero in this run's training and evaluation.</summary>
     public bool DenormalsFlushed { get; init; }
 
+    /// <summary>Why the run failed although its report was written (unlearning diverged), or null.</summary>
+    public string? Failure { get; init; }
+
     /// <summary>Aggregate of a metric, or null.</summary>
     public double? Value(string model, string split, string metric) =>
         Metrics.FirstOrDefault(m => m.Model == model && m.Split == split && m.Metric == metric)?.Value;

@@ -75,6 +75,13 @@ public sealed class RunLog : IDisposable
         }
     }
 
+    /// <summary>Logs a line that is printed even with --quiet (why a run failed).</summary>
+    public void Error(string message)
+    {
+        Info(message);
+        if (_quiet) lock (_gate) _console.WriteLine(message);
+    }
+
     /// <summary>Writes to the log file only (throttled progress when no progress bar shows it).</summary>
     public void Detail(string message)
     {

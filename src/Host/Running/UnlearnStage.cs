@@ -34,6 +34,17 @@ public static class UnlearnStage
     /// <summary>File holding the <see cref="UnlearnRecord"/> inside the stage folder.</summary>
     public const string RecordFile = "unlearn.json";
 
+    /// <summary>Why the unlearned model is unusable, or null: a step whose loss or gradient was not finite (the loop
+    /// skipped its update, and every later step of a diverged model is skipped alike) that no controller answered by
+    /// restoring a checkpoint (as divergence-guard does).</summary>
+    public static string? Divergence(UnlearnRecord record)
+    {
+        if (record.RestoredCheckpoint != null || record.History.FirstOrDefault(h => h.Skipped) is not { } first) return null;
+        var skipped = record.History.Count(h => h.Skipped);
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"unlearning diverged at step {first.Step}/{record.PlannedSteps}: loss {first.Loss:G6}, gradient norm {first.GradientNorm:G6} ({skipped} of {record.History.Count} steps not finite). Lower unlearn.trainer.lr, or add 'controls: [divergence-guard]' to stop and restore the last good weights");
+    }
+
     /// <summary>The stage key.</summary>
     public static string Key(PipelineSpec spec, PromptTemplate template, LearnedModels models, RunData data, ResolvedPlugin method, IReadOnlyList<ResolvedPlugin> controls) =>
         StageCache.Key("unlearn", 1, models.TargetKey, data.Key, spec.Data.Forget, template.Text, spec.Model.MaxLength,
@@ -49,7 +60,7 @@ public static class UnlearnStage
         var key = Key(spec, template, models, data, method, controls);
         var (dir, reused) = cache.GetOrBuild("unlearned", key, staging => Build(spec, template, models, data, method, controls, probeSetup, staging, log, ct));
         if (reused) log.Info($"unlearn: reused {dir}");
-        var record = JsonSerializer.Deserialize<UnlearnRecord>(File.ReadAllText(Path.Combine(dir, RecordFile)))!;
+        var record = JsonSerializer.Deserialize<UnlearnRecord>(File.ReadAllText(Path.Combine(dir, RecordFile)), AtomicFile.Json)!;
         return (dir, key, record, reused);
     }
 
@@ -142,7 +153,7 @@ public static class UnlearnStage
             model.Save(staging);
             ModelFolder.CopyTokenizerFiles(models.TargetDir, staging);
             var record = new UnlearnRecord(result.Steps, total, result.StopReason, result.RestoredCheckpoint, result.TokensPerSecond, result.History, trajectory, throughput);
-            File.WriteAllText(Path.Combine(staging, RecordFile), JsonSerializer.Serialize(record));
+            AtomicFile.WriteAllText(Path.Combine(staging, RecordFile), JsonSerializer.Serialize(record, AtomicFile.Json));
             ModelFolder.RemoveCheckpoint(staging);
         }
         finally

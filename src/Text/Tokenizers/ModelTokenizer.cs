@@ -140,7 +140,9 @@ public sealed class ModelTokenizer : ITokenizerView
             var vocab = ReadJsonObject(At("vocab.json"));
             var merges = File.ReadLines(At("merges.txt"))
                 .Where(l => l.Length > 0 && !l.StartsWith("#version", StringComparison.Ordinal)).ToList();
-            var vocabulary = vocab.Select(kv => new KeyValuePair<string, int>(kv.Key, kv.Value!.GetValue<int>())).ToList();
+            var vocabulary = vocab.Select(kv => new KeyValuePair<string, int>(kv.Key,
+                kv.Value is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<int>(out var id) ? id
+                    : throw new TokenizerException($"{At("vocab.json")}: token '{kv.Key}' maps to {kv.Value?.ToJsonString() ?? "null"}, not an integer id; vocab.json maps each token to its id."))).ToList();
             return ByteLevel(dir, vocabulary, merges, config);
         }
         if (File.Exists(At("tokenizer.model")))

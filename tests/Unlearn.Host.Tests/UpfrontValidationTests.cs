@@ -1,0 +1,46 @@
+using Unlearn.Host.Cli;
+using Unlearn.Tests;
+
+namespace Unlearn.Host.Tests;
+
+/// <summary><c>validate</c> (and so the start of <c>run</c>) finds what a run would otherwise trip over after hours of
+/// training: split and metric names inside controller and calibrator options, metrics' declared dependencies, and the
+/// data files of every split the run reads. Each is bad input (exit 2) naming the place.</summary>
+public sealed class UpfrontValidationTests : IDisposable
+{
+    private readonly TempFiles _files = new();
+
+    public void Dispose() => _files.Dispose();
+
+    private ToolResult Validate(string yaml)
+    {
+        var path = _files.Write("p.yaml", $"include: {HostTestPaths.Quickstart}\n{yaml}");
+        return ToolProcess.Run(Path.Combine(_files.Dir, "cache"), "validate", path);
+    }
+
+    [Theory]
+    [InlineData("calibrate:\n  method: model-mixing\n  options:\n    split: retian\n", "calibrate.options.split: unknown split 'retian'. Did you mean 'retain'?")]
+    [InlineData("calibrate:\n  method: model-mixing\n  options:\n    metric: ess\n", "calibrate.options.metric: unknown metric 'ess'. Did you mean 'es'?")]
+    [InlineData("controls:\n  - name: early-stopping\n    options:\n      forget_split: forgett\n", "controls.0.options.forget_split: unknown split 'forgett'")]
+    [InlineData("evaluate:\n  metrics: [forget-quality]\nlearn:\n  retain_model: false\n", "'forget-quality' compares with the retain model's 'truth-ratio', but the run has no retain model")]
+    public void NamesInsidePluginOptionsAndDependenciesAreCheckedUpFront(string yaml, string expected)
+    {
+        var result = Validate(yaml);
+        Assert.True(result.ExitCode == ExitCodes.BadInput, result.ToString());
+        Assert.Contains(expected, result.StdErr);
+        Assert.Contains(Path.Combine(_files.Dir, "p.yaml") + ":", result.StdErr);
+    }
+
+    [Fact]
+    public void MissingDataFileOfANeededSplitIsFoundBeforeTraining()
+    {
+        var data = Path.Combine(_files.Dir, "tofu");
+        Directory.CreateDirectory(data);
+        foreach (var file in new[] { "forget05.json", "forget05_perturbed.json", "retain95.json" })
+            File.Copy(Path.Combine(TestPaths.TofuDir, file), Path.Combine(data, file));
+        var pipeline = Path.Combine(TestPaths.RepoRoot, "pipelines", "tofu-forget05.yaml");
+        var result = ToolProcess.Run(Path.Combine(_files.Dir, "cache"), "validate", pipeline, "--set", $"data.folder={data}");
+        Assert.True(result.ExitCode == ExitCodes.BadInput, result.ToString());
+        Assert.Contains($"{Path.Combine(data, "retain_perturbed.json")}: the run needs split 'retain' (evaluate.splits), but data.folder has no file 'retain_perturbed'", result.StdErr);
+    }
+}
