@@ -117,6 +117,32 @@ public sealed class TofuReaderTests : IDisposable
         Assert.Contains("Add \"answer\"", ex.Message);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Non_utf8_files_name_the_line_and_byte(bool array)
+    {
+        // "Müller" saved as Latin-1: 0xFC is not UTF-8. Inside a JSON string the JSON reader alone does not notice it.
+        var text = array ? "[\n{\"question\": \"Q1\", \"answer\": \"A1\"},\n{\"question\": \"Who?\", \"answer\": \"M\u00fcller\"}\n]\n"
+            : "{\"question\": \"Q1\", \"answer\": \"A1\"}\n{\"question\": \"Who?\", \"answer\": \"M\u00fcller\"}\n";
+        var path = Path.Combine(_dir, "latin1.json");
+        File.WriteAllBytes(path, System.Text.Encoding.Latin1.GetBytes(text));
+        var ex = Assert.Throws<DataFileException>(() => TofuReader.ReadItems(path));
+        Assert.Equal(array ? 3 : 2, ex.Line);
+        Assert.Contains("not UTF-8 text (byte 0xFC at byte 34 of the line)", ex.Message);
+        Assert.Contains("re-save the file as UTF-8", ex.Message);
+    }
+
+    [Fact]
+    public void Utf16_files_are_refused_at_line_one()
+    {
+        var path = Path.Combine(_dir, "utf16.jsonl");
+        File.WriteAllText(path, "{\"question\": \"Q1\", \"answer\": \"A1\"}\n", System.Text.Encoding.Unicode);
+        var ex = Assert.Throws<DataFileException>(() => TofuReader.ReadItems(path));
+        Assert.Equal(1, ex.Line);
+        Assert.Contains("not UTF-8 text (byte 0xFF at byte 1 of the line)", ex.Message);
+    }
+
     [Fact]
     public void Malformed_json_line_is_reported_with_its_line_number()
     {

@@ -35,12 +35,36 @@ public static class TofuReader
         while (first < bytes.Length && IsWhiteSpace(bytes[first])) first++;
         if (first == bytes.Length)
             throw new DataFileException(path, null, "the split is empty (no rows)", "Add at least one row; " + SchemaHint);
+        CheckUtf8(path, bytes, start);
         var items = bytes[first] == (byte)'['
             ? ReadArray(path, bytes, start)
             : ReadLines(path, bytes, start);
         if (items.Count == 0)
             throw new DataFileException(path, null, "the split is empty (no rows)", "Add at least one row; " + SchemaHint);
         return items;
+    }
+
+    /// <summary>Refuses a file that is not UTF-8 (a Latin-1 or UTF-16 export), naming the first bad line and byte.</summary>
+    private static void CheckUtf8(string path, byte[] bytes, int start)
+    {
+        if (System.Text.Unicode.Utf8.IsValid(bytes.AsSpan(start))) return;
+        var line = 1;
+        var pos = start;
+        while (pos < bytes.Length)
+        {
+            var end = Array.IndexOf(bytes, (byte)'\n', pos);
+            if (end < 0) end = bytes.Length;
+            var span = bytes.AsSpan(pos, end - pos);
+            for (var column = 0; column < span.Length;)
+            {
+                if (System.Text.Rune.DecodeFromUtf8(span[column..], out _, out var consumed) != System.Buffers.OperationStatus.Done)
+                    throw new DataFileException(path, line, $"not UTF-8 text (byte 0x{span[column]:X2} at byte {column + 1} of the line)",
+                        "Data files are UTF-8: re-save the file as UTF-8 (for example with iconv -f latin1 -t utf-8)");
+                column += consumed;
+            }
+            pos = end + 1;
+            line++;
+        }
     }
 
     private static bool IsWhiteSpace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n';
