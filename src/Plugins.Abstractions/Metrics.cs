@@ -120,6 +120,20 @@ public enum MetricDirection
     LowerIsBetter,
 }
 
+/// <summary>Optional fields of a <see cref="QaItem"/> that a metric may require.</summary>
+[Flags]
+public enum ItemFields
+{
+    /// <summary>Question and answer only.</summary>
+    None = 0,
+    /// <summary>At least one <see cref="QaItem.PerturbedAnswers"/> entry.</summary>
+    PerturbedAnswers = 1,
+    /// <summary>A <see cref="QaItem.ParaphrasedQuestion"/>.</summary>
+    ParaphrasedQuestion = 2,
+    /// <summary>A <see cref="QaItem.ParaphrasedAnswer"/>.</summary>
+    ParaphrasedAnswer = 4,
+}
+
 /// <summary>Evaluates a model on a split and returns per-item values and an aggregate.</summary>
 public interface IMetric
 {
@@ -128,6 +142,10 @@ public interface IMetric
 
     /// <summary>Preferred direction.</summary>
     MetricDirection Direction => MetricDirection.Neutral;
+
+    /// <summary>Item fields every row of an evaluated split must have (e.g. perturbed answers for Truth Ratio); the
+    /// host reads the data files before any training and refuses a split that lacks them. SDK 1.2.</summary>
+    ItemFields RequiredFields => ItemFields.None;
 
     /// <summary>Computes the metric.</summary>
     MetricResult Evaluate(MetricContext context);

@@ -289,6 +289,17 @@ public sealed class EndToEndTests(TinyRunFixture fixture) : IClassFixture<TinyRu
     }
 
     [Fact]
+    public void APluginThatThrowsMidRunIsARunFailureNamingThePlugin()
+    {
+        using var files = new TempFiles();
+        var plugin = HostTestPaths.TestPlugin("ThrowingFactoryPlugin");
+        var result = ToolProcess.Run(fixture.Cache, ["run", HostTestPaths.Pipeline("tiny.yaml"), "--set", "unlearn.method=failing-loss",
+            "--out", Path.Combine(fixture.Root, "failing-runs"), "--quiet", "--plugins", plugin]);
+        Assert.True(result.ExitCode == ExitCodes.RunFailure, result.ToString());
+        Assert.Contains($"the objective 'failing-loss' ({Path.Combine(plugin, "Unlearn.TestPlugins.ThrowingFactoryPlugin.dll")}) failed in ComputeLoss: InvalidOperationException: loss failed on purpose", result.StdErr);
+    }
+
+    [Fact]
     public void SweepRecordsAFailedRunGoesOnAndComparesTheFinishedOnes()
     {
         using var files = new TempFiles();

@@ -43,4 +43,21 @@ public sealed class UpfrontValidationTests : IDisposable
         Assert.True(result.ExitCode == ExitCodes.BadInput, result.ToString());
         Assert.Contains($"{Path.Combine(data, "retain_perturbed.json")}: the run needs split 'retain' (evaluate.splits), but data.folder has no file 'retain_perturbed'", result.StdErr);
     }
+
+    [Fact]
+    public void MissingPerturbedAnswersAreFoundBeforeTraining()
+    {
+        // The forget split's file without its perturbed answers: truth-ratio could only fail after learn and unlearn.
+        var data = Path.Combine(_files.Dir, "tofu-no-perturbed");
+        Directory.CreateDirectory(data);
+        foreach (var file in new[] { "forget05.json", "retain95.json", "retain_perturbed.json", "world_facts.json", "full.json" })
+            File.Copy(Path.Combine(TestPaths.TofuDir, file), Path.Combine(data, file));
+        File.Copy(Path.Combine(TestPaths.TofuDir, "forget05.json"), Path.Combine(data, "forget05_perturbed.json"));
+        var pipeline = Path.Combine(TestPaths.RepoRoot, "pipelines", "tofu-forget05.yaml");
+        var result = ToolProcess.Run(Path.Combine(_files.Dir, "cache"), "validate", pipeline, "--set", $"data.folder={data}",
+            "--set", "evaluate.metrics=[es, truth-ratio]");
+        Assert.True(result.ExitCode == ExitCodes.BadInput, result.ToString());
+        Assert.Contains($"{Path.Combine(data, "forget05_perturbed.json")}: 'truth-ratio' (evaluate.metrics.1) needs the field \"perturbed_answer\" in every row of split 'forget', but row 1", result.StdErr);
+        Assert.Contains("TOFU's *_perturbed files", result.StdErr);
+    }
 }

@@ -32,6 +32,9 @@ public sealed class ProbabilityOptions : IValidatableOptions
 public sealed class ProbabilityMetric(ProbabilityOptions options) : IMetric
 {
     /// <inheritdoc />
+    public ItemFields RequiredFields => options.Normalise == ProbabilityNormalisation.True ? ItemFields.PerturbedAnswers : ItemFields.None;
+
+    /// <inheritdoc />
     public MetricResult Evaluate(MetricContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -110,6 +113,9 @@ public sealed class TruthRatioMetric(TruthRatioOptions options) : IMetric
 {
     /// <inheritdoc />
     public MetricDirection Direction => MetricDirection.HigherIsBetter;
+
+    /// <inheritdoc />
+    public ItemFields RequiredFields => ItemFields.PerturbedAnswers;
 
     /// <inheritdoc />
     public MetricResult Evaluate(MetricContext context)

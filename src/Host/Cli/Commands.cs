@@ -277,7 +277,7 @@ public sealed class Commands(CommandOutcome outcome)
                 catch (Exception e) when (sweep && e is not OperationCanceledException)
                 {
                     failures++;
-                    log.Info($"sweep run {run.Label} failed: {e.Message}");
+                    log.Info($"sweep run {run.Label} failed: {ErrorText.WithoutNativeFrames(e.Message)}");
                     sub.Write("error.txt", e.ToString());
                 }
             }
@@ -348,7 +348,7 @@ public sealed class Commands(CommandOutcome outcome)
         }
         catch (Exception e)
         {
-            Console.Error.WriteLine($"error: the run failed: {e.GetType().Name}: {e.Message}");
+            Console.Error.WriteLine(e is PluginFailedException ? $"error: the run failed: {e.Message}" : $"error: the run failed: {e.GetType().Name}: {ErrorText.WithoutNativeFrames(e.Message)}");
             if (Environment.GetEnvironmentVariable("UNLEARN_DEBUG") == "1") Console.Error.WriteLine(e);
             return ExitCodes.RunFailure;
         }

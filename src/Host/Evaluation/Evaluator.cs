@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Unlearn.Host.Plugins;
 using Unlearn.Plugins;
 
 namespace Unlearn.Host.Evaluation;
@@ -9,7 +10,17 @@ public delegate IReadOnlyList<(IReadOnlyList<int> Tokens, IReadOnlyList<float> E
     ILanguageModel model, IReadOnlyList<IReadOnlyList<int>> prompts, int maxNewTokens, CancellationToken cancellationToken);
 
 /// <summary>A metric the run can compute: its plugin instance and the splits it is asked for.</summary>
-public sealed record MetricInstance(string Name, IMetric Metric);
+public sealed record MetricInstance(string Name, IMetric Metric, PluginDescriptor Descriptor)
+{
+    /// <summary>The metric of that name with its default options (a metric another one depends on, or a benchmark's).</summary>
+    public static MetricInstance WithDefaults(PluginRegistry registry, string name, string keyPath)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        var descriptor = registry.Resolve(PluginKind.Metric, name, Configuration.SourceLocation.Default, keyPath);
+        var options = Configuration.OptionsBinder.Bind(descriptor.OptionsType, null, keyPath, Configuration.SourceLocation.Default);
+        return new MetricInstance(name, PluginRegistry.CreateWithOptions<IMetric>(descriptor, options), descriptor);
+    }
+}
 
 /// <summary>What evaluations share across models of one run: data, tokenizer, metric instances, generation.</summary>
 public sealed class EvaluationSetup
@@ -87,7 +98,7 @@ public sealed class ModelEvaluator
         {
             var instance = _setup.MetricByName(metric);
             var context = new HostMetricContext(this, _setup.GetSplit(split));
-            var result = instance.Metric.Evaluate(context);
+            var result = PluginCall.Run(instance.Descriptor, $"Evaluate on split '{split}'", () => instance.Metric.Evaluate(context));
             _results[(metric, split)] = result;
             return result;
         }

@@ -49,11 +49,7 @@ public static class ExtractionStrengthBenchmark
         {
             model.eval();
             var encoder = new BatchEncoder(tokenizer, template, 128);
-            MetricInstance Metric(string name)
-            {
-                var d = registry.Resolve(PluginKind.Metric, name, SourceLocation.Default, "bench");
-                return new MetricInstance(name, PluginRegistry.CreateWithOptions<IMetric>(d, OptionsBinder.Bind(d.OptionsType, null, "bench", SourceLocation.Default)));
-            }
+            MetricInstance Metric(string name) => MetricInstance.WithDefaults(registry, name, "bench");
             GreedyGenerator generator = (m, prompts, maxNew, ct) => SequenceGenerator.Generate((CausalLM)m, prompts,
                 new GenerationSettings { MaxNewTokens = maxNew, EosId = tokenizer.EosId, PadId = tokenizer.PadId, BatchSize = batchSize }, ct)
                 .Select(o => (o.Tokens, o.Entropies)).ToList();

@@ -49,12 +49,17 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
                 else if (property.Name.EndsWith("Metric", StringComparison.Ordinal)) registry.Resolve(PluginKind.Metric, value, use.Location, key);
             }
         }
-        var hasRetainModel = spec.Model.RetainPath != null || spec.Learn.TrainRetainModel && spec.Learn.Recipe != "none";
+        // Retain logs (evaluate.retain_logs, checked when bound) stand in for the retain model's results.
+        var hasRetainModel = spec.Model.RetainPath != null || spec.Learn.TrainRetainModel && spec.Learn.Recipe != "none" || spec.Evaluate.RetainLogs != null;
+        var requiredFields = new List<(string Split, ItemFields Fields, string Metric, string Key)>();
         foreach (var m in spec.Evaluate.Metrics)
         {
             var plugin = Resolve(PluginKind.Metric, m.Plugin);
             var where = EntryPath(m.Plugin);
-            foreach (var dependency in PluginRegistry.CreateWithOptions<IMetric>(plugin.Descriptor, plugin.Options).Dependencies)
+            var metric = PluginRegistry.CreateWithOptions<IMetric>(plugin.Descriptor, plugin.Options);
+            if (metric.RequiredFields != ItemFields.None)
+                requiredFields.AddRange((m.Splits ?? spec.Evaluate.Splits).Select(split => (split, metric.RequiredFields, m.Plugin.Name, where)));
+            foreach (var dependency in metric.Dependencies)
             {
                 registry.Resolve(PluginKind.Metric, dependency.Metric, m.Plugin.Location, where);
                 if (dependency.Split != null) needed.Add((dependency.Split, m.Plugin.Location, where));
@@ -81,7 +86,32 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
                     $"the run needs split '{split}' ({key}), but data.folder has no file '{file}' (.json or .jsonl)",
                     $"add the file, map the split to another file with data.splits.{split}, or stop using the split");
         }
+        if (spec.Data.Folder != null)
+            foreach (var (split, fields, metric, key) in requiredFields)
+                CheckItemFields(new TofuFolder(spec.Data.Folder).ResolvePath(spec.Data.Splits[split]), spec.Evaluate.MaxItems, split, fields, metric, key);
     }
+
+    /// <summary>Reads a split file and refuses it when a row the run evaluates lacks a field a metric needs (the first such row).</summary>
+    private static void CheckItemFields(string path, int? maxItems, string split, ItemFields fields, string metric, string key)
+    {
+        var items = TofuReader.ReadItems(path).Take(maxItems ?? int.MaxValue).ToList();
+        foreach (var (field, has, name) in new (ItemFields, Func<QaItem, bool>, string)[]
+        {
+            (ItemFields.PerturbedAnswers, i => i.PerturbedAnswers.Count > 0, "perturbed_answer"),
+            (ItemFields.ParaphrasedQuestion, i => !string.IsNullOrEmpty(i.ParaphrasedQuestion), "paraphrased_question"),
+            (ItemFields.ParaphrasedAnswer, i => !string.IsNullOrEmpty(i.ParaphrasedAnswer), "paraphrased_answer"),
+        })
+        {
+            if (!fields.HasFlag(field)) continue;
+            var missing = items.Select((item, index) => (item, index)).FirstOrDefault(x => !has(x.item));
+            if (missing.item != null)
+                throw new DataFileException(path, null,
+                    $"'{metric}' ({key}) needs the field \"{name}\" in every row of split '{split}', but row {missing.index + 1} (\"{Shorten(missing.item.Question)}\") has none",
+                    $"evaluate '{metric}' on a split whose rows have {name} (TOFU's *_perturbed files), or remove it from the metric's splits");
+        }
+    }
+
+    private static string Shorten(string text) => text.Length <= 60 ? text : text[..57] + "...";
 
     /// <summary>Reads what the run will read of a user's model folder (config.json, the safetensors headers, the
     /// tokenizer files) and checks that the model has at least max_length positions. Any failure is bad input.</summary>
@@ -143,12 +173,11 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
         var encoder = new BatchEncoder(tokenizer, template, spec.Model.MaxLength);
         var metricInstances = new Dictionary<string, MetricInstance>(StringComparer.Ordinal);
         foreach (var (use, plugin) in metrics)
-            metricInstances.TryAdd(use.Plugin.Name, new MetricInstance(use.Plugin.Name, PluginRegistry.CreateWithOptions<IMetric>(plugin.Descriptor, plugin.Options)));
+            metricInstances.TryAdd(use.Plugin.Name, new MetricInstance(use.Plugin.Name, PluginRegistry.CreateWithOptions<IMetric>(plugin.Descriptor, plugin.Options), plugin.Descriptor));
         MetricInstance MetricByName(string name)
         {
             if (metricInstances.TryGetValue(name, out var m)) return m;
-            var descriptor = registry.Resolve(PluginKind.Metric, name, SourceLocation.Default, "evaluate.metrics");
-            var created = new MetricInstance(name, PluginRegistry.CreateWithOptions<IMetric>(descriptor, OptionsBinder.Bind(descriptor.OptionsType, null, "evaluate.metrics", SourceLocation.Default)));
+            var created = MetricInstance.WithDefaults(registry, name, "evaluate.metrics");
             metricInstances[name] = created;
             return created;
         }
@@ -191,7 +220,7 @@ public sealed class ExperimentRunner(PluginRegistry registry, StageCache cache, 
         {
             clock.Restart();
             var calibrationContext = new HostCalibrationContext(original, unlearned, mixed, Setup, ct, log);
-            var outcome = PluginRegistry.CreateWithOptions<ICalibrator>(calibrator.Descriptor, calibrator.Options).Calibrate(calibrationContext);
+            var outcome = PluginCall.Run(calibrator.Descriptor, "Calibrate", () => PluginRegistry.CreateWithOptions<ICalibrator>(calibrator.Descriptor, calibrator.Options).Calibrate(calibrationContext));
             calibrationContext.Mix(outcome.Alpha);
             var seconds = clock.Elapsed.TotalSeconds;
             calibrationRecord = new CalibrationRecord(calibrator.Descriptor.Name, outcome.Alpha, outcome.OriginalValue, outcome.Target, outcome.Evaluations, seconds, outcome.Note, outcome.Curve);

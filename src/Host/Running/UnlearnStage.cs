@@ -99,11 +99,11 @@ public static class UnlearnStage
                     .Select(s => s.Nll).ToList();
                 log.Info($"unlearn: reference forget NLL computed once for {referenceForgetLoss.Count} items");
             }
-            objective.Prepare(new ObjectiveSetup(model, encoder, tokenizer, forget, spec.Seed));
+            PluginCall.Run(method.Descriptor, "Prepare", () => objective.Prepare(new ObjectiveSetup(model, encoder, tokenizer, forget, spec.Seed)));
             var trainable = objective.SelectTrainable(model)?.ToList() ?? model.parameters().ToList();
             var trainableSet = new HashSet<IntPtr>(trainable.Select(p => p.Handle));
             foreach (var p in model.parameters()) p.requires_grad = trainableSet.Contains(p.Handle);
-            var controllers = controls.Select(c => PluginRegistry.CreateWithOptions<IController>(c.Descriptor, c.Options)).ToList();
+            var controllers = controls.Select(c => (c.Descriptor, Controller: PluginRegistry.CreateWithOptions<IController>(c.Descriptor, c.Options))).ToList();
 
             manual_seed(spec.Seed);
             model.train();
@@ -141,7 +141,7 @@ public static class UnlearnStage
                     ReferenceForgetLoss = referenceForgetLoss, Encoder = encoder,
                     Random = new Random(HashCode.Combine(spec.Seed, step, micro)), Step = step,
                 };
-                var loss = objective.ComputeLoss(context, batch);
+                var loss = PluginCall.Run(method.Descriptor, "ComputeLoss", () => objective.ComputeLoss(context, batch));
                 var tokens = batch.Forget.AttentionMask.sum().item<long>() + (retain?.AttentionMask.sum().item<long>() ?? 0);
                 return new StepLoss(loss.Loss, loss.Logs, tokens);
             }, observer, ct, Path.Combine(staging, "checkpoint"));
@@ -162,17 +162,17 @@ public static class UnlearnStage
         }
     }
 
-    private sealed class ControllerObserver(IReadOnlyList<IController> controllers, HostControllerContext context) : ITrainingObserver
+    private sealed class ControllerObserver(IReadOnlyList<(PluginDescriptor Descriptor, IController Controller)> controllers, HostControllerContext context) : ITrainingObserver
     {
-        public void OnStart(TrainingLoop loop) { foreach (var c in controllers) c.OnTrainingStart(context); }
+        public void OnStart(TrainingLoop loop) { foreach (var (d, c) in controllers) PluginCall.Run(d, "OnTrainingStart", () => c.OnTrainingStart(context)); }
 
         public void OnStep(TrainingLoop loop, StepReport report)
         {
             context.Current = report;
-            foreach (var c in controllers) c.OnStepEnd(context);
+            foreach (var (d, c) in controllers) PluginCall.Run(d, $"OnStepEnd at step {report.Step}", () => c.OnStepEnd(context));
         }
 
-        public void OnEnd(TrainingLoop loop) { foreach (var c in controllers) c.OnTrainingEnd(context); }
+        public void OnEnd(TrainingLoop loop) { foreach (var (d, c) in controllers) PluginCall.Run(d, "OnTrainingEnd", () => c.OnTrainingEnd(context)); }
     }
 }
 
