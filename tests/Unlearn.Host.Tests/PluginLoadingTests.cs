@@ -260,4 +260,45 @@ public sealed class PluginLoadingTests : IDisposable
         Assert.Equal(missing, problem.Path);
         Assert.Contains("plugin folder not found (named by --plugins)", problem.Message);
     }
+
+    [Fact]
+    public void FolderWithoutPluginsWarnsNoPluginsFound()
+    {
+        var empty = Path.Combine(_files.Dir, "empty-plugins");
+        Directory.CreateDirectory(empty);
+        File.WriteAllText(Path.Combine(empty, "README.txt"), "not a plugin");
+        var problem = Assert.Single(Load(Folder(empty)).Problems);
+        Assert.Equal(empty, problem.Path);
+        Assert.Contains("no plugins found (named by --plugins)", problem.Message);
+    }
+
+    [Fact]
+    public void PackageThatUnpacksBeyondTheLimitIsRefusedAndLeavesNothingBehind()
+    {
+        var folder = Path.Combine(_files.Dir, "bomb");
+        Directory.CreateDirectory(folder);
+        var package = Path.Combine(folder, "Bomb.Plugin.1.0.0.nupkg");
+        using (var zip = System.IO.Compression.ZipFile.Open(package, System.IO.Compression.ZipArchiveMode.Create))
+        {
+            using var stream = zip.CreateEntry("lib/net10.0/Bomb.Plugin.dll").Open();
+            stream.Write(new byte[3 << 20]); // 3 MiB of zeros, a few KiB compressed
+        }
+        var cache = Path.Combine(_files.Dir, "bomb-cache");
+        var registry = new PluginRegistry();
+        new PluginLoader(cache, maxUnpackedBytes: 1 << 20).LoadInto(registry, [Folder(folder)]);
+
+        var problem = Assert.Single(registry.Problems, p => p.Path == package);
+        Assert.Contains("not a readable NuGet package: Bomb.Plugin.1.0.0.nupkg unpacks to more than 1 MiB", problem.Message);
+        Assert.Empty(Directory.Exists(cache) ? Directory.EnumerateFileSystemEntries(cache) : []);
+    }
+
+    [Fact]
+    public void NativeStackFramesAreCutFromErrorMessages()
+    {
+        const string torch = "The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1\n" +
+            "Exception raised from infer_size_impl at ../aten/src/ATen/ExpandUtils.cpp:31 (most recent call first):\n" +
+            "frame #0: c10::Error::Error(c10::SourceLocation, std::string) + 0x9b (0x7f in libc10.so)\n";
+        Assert.Equal("The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1", ErrorText.WithoutNativeFrames(torch));
+        Assert.Equal("plain message", ErrorText.WithoutNativeFrames("plain message"));
+    }
 }

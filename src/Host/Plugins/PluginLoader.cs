@@ -27,11 +27,14 @@ public sealed class PluginLoader
     private const string SdkAssemblyName = "Unlearn.Plugins.Abstractions";
     private readonly HashSet<string> _loaded = new(StringComparer.Ordinal);
     private readonly string _packageCache;
+    private readonly long _maxUnpackedBytes;
 
-    /// <summary>Creates a loader; <paramref name="packageCache"/> is where .nupkg plugins are unpacked.</summary>
-    public PluginLoader(string? packageCache = null)
+    /// <summary>Creates a loader; <paramref name="packageCache"/> is where .nupkg plugins are unpacked, at most
+    /// <paramref name="maxUnpackedBytes"/> bytes each (default <see cref="MaxUnpackedBytes"/>).</summary>
+    public PluginLoader(string? packageCache = null, long maxUnpackedBytes = MaxUnpackedBytes)
     {
         _packageCache = packageCache ?? Path.Combine(HostPaths.CacheRoot, "plugin-packages");
+        _maxUnpackedBytes = maxUnpackedBytes;
     }
 
     /// <summary>The tool's own plugins folder, next to the host assembly.</summary>
@@ -55,8 +58,12 @@ public sealed class PluginLoader
                 registry.AddProblem(new PluginProblem(folder, $"plugin folder not found (named by {source.Origin}). Check the path."));
                 continue;
             }
+            var (plugins, problems) = (registry.Plugins.Count, registry.Problems.Count);
             foreach (var candidate in Candidates(folder, registry))
                 LoadAssembly(registry, candidate, source.Origin);
+            if (registry.Plugins.Count == plugins && registry.Problems.Count == problems)
+                registry.AddProblem(new PluginProblem(folder, $"no plugins found (named by {source.Origin}): the folder holds no plugin assembly " +
+                    "(Name.dll with its Name.deps.json, a Name/Name.dll subfolder, or a .nupkg). Point it at the plugin's build output or package folder."));
         }
     }
 
@@ -75,11 +82,12 @@ public sealed class PluginLoader
         }
         foreach (var package in Directory.EnumerateFiles(folder, "*.nupkg").Order(StringComparer.Ordinal))
         {
-            string? main = null;
+            string? main;
             try { main = UnpackPackage(package); }
             catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
             {
                 registry.AddProblem(new PluginProblem(package, $"not a readable NuGet package: {e.Message}"));
+                continue;
             }
             if (main == null) registry.AddProblem(new PluginProblem(package, "the package has no lib/net*/ assembly to load as a plugin."));
             else yield return main;
@@ -99,10 +107,15 @@ public sealed class PluginLoader
         var target = Path.Combine(_packageCache, id + "-" + hash);
         if (!Directory.Exists(target))
         {
+            RemoveAbandonedStaging(target);
             var staging = target + ".partial-" + Guid.NewGuid().ToString("N")[..8];
-            zip.ExtractToDirectory(staging);
-            try { Directory.Move(staging, target); }
-            catch (IOException) { Directory.Delete(staging, true); } // another process unpacked it first
+            try
+            {
+                Extract(zip, staging, package);
+                Directory.Move(staging, target);
+            }
+            catch (IOException) when (Directory.Exists(target)) { } // another process unpacked it first
+            finally { if (Directory.Exists(staging)) Directory.Delete(staging, true); }
         }
         var lib = Path.Combine(target, "lib");
         if (!Directory.Exists(lib)) return null;
@@ -111,6 +124,46 @@ public sealed class PluginLoader
         var dll = Path.Combine(framework, id + ".dll");
         if (File.Exists(dll)) return dll;
         return Directory.EnumerateFiles(framework, "*.dll").FirstOrDefault();
+    }
+
+    /// <summary>By default at most this many bytes are unpacked from one plugin package (a zip bomb is refused, not unpacked).</summary>
+    public const long MaxUnpackedBytes = 1L << 30;
+
+    private void Extract(ZipArchive zip, string staging, string package)
+    {
+        var root = Path.GetFullPath(staging) + Path.DirectorySeparatorChar;
+        var budget = _maxUnpackedBytes;
+        var buffer = new byte[81920];
+        foreach (var entry in zip.Entries)
+        {
+            var destination = Path.GetFullPath(Path.Combine(root, entry.FullName));
+            if (!destination.StartsWith(root, StringComparison.Ordinal))
+                throw new InvalidDataException($"the entry '{entry.FullName}' would unpack outside the package folder");
+            if (entry.FullName.EndsWith('/')) { Directory.CreateDirectory(destination); continue; }
+            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+            using var input = entry.Open();
+            using var output = File.Create(destination);
+            int read;
+            while ((read = input.Read(buffer)) > 0)
+            {
+                budget -= read;
+                if (budget < 0)
+                    throw new InvalidDataException($"{Path.GetFileName(package)} unpacks to more than {_maxUnpackedBytes >> 20} MiB; a plugin package holds its assemblies, not data");
+                output.Write(buffer, 0, read);
+            }
+        }
+    }
+
+    // Unpack folders left by a killed process (older than an hour) are removed before unpacking again.
+    private static void RemoveAbandonedStaging(string target)
+    {
+        var parent = Path.GetDirectoryName(target)!;
+        if (!Directory.Exists(parent)) return;
+        foreach (var dir in Directory.EnumerateDirectories(parent, Path.GetFileName(target) + ".partial-*"))
+        {
+            if (DateTime.UtcNow - Directory.GetLastWriteTimeUtc(dir) < TimeSpan.FromHours(1)) continue;
+            try { Directory.Delete(dir, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
     }
 
     private void LoadAssembly(PluginRegistry registry, string path, string origin)
