@@ -62,8 +62,8 @@ public sealed class CausalLM : nn.Module, ILanguageModel
     }
 
     /// <summary>Loads config.json and model.safetensors (or the sharded index) from a Hugging Face model folder.
-    /// F16/BF16/F64 weights are converted to float32. Missing weights, unexpected weights and shape mismatches
-    /// are errors naming the file and key.</summary>
+    /// F16/BF16/F64 weights are converted to float32. Missing weights, unexpected weights, shape mismatches and
+    /// non-finite values are errors naming the file and key.</summary>
     public static CausalLM Load(string modelDir)
     {
         var configPath = Path.Combine(modelDir, "config.json");
@@ -81,6 +81,10 @@ public sealed class CausalLM : nn.Module, ILanguageModel
                 if (!entry.Shape.SequenceEqual(p.shape))
                     throw new InvalidDataException($"{modelDir}: weight '{name}' has shape [{string.Join(", ", entry.Shape)}] in the checkpoint but the config needs [{string.Join(", ", p.shape)}]");
                 using var t = checkpoint.ReadFloat32(name);
+                using var finite = t.isfinite();
+                if (!finite.all().item<bool>())
+                    throw new InvalidDataException($"{modelDir}: weight '{name}' holds {finite.logical_not().sum().item<long>()} non-finite values (NaN or infinity) of {t.numel()}; " +
+                        "the checkpoint is corrupt or was saved from a diverged training run. Use another checkpoint.");
                 p.copy_(t);
             }
         }

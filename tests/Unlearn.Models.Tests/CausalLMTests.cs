@@ -118,6 +118,30 @@ public class CausalLMTests
     }
 
     [Fact]
+    public void NonFiniteWeightsAreReportedWhenAModelLoads()
+    {
+        var dir = TestPaths.NewTempDir("models-nan");
+        try
+        {
+            using var model = CausalLM.Create(TestModels.Llama, 3);
+            using (no_grad())
+            {
+                var weight = model.named_parameters().Single(p => p.name == "model.layers.0.mlp.up_proj.weight").parameter;
+                weight[0, 0].fill_(float.NaN);
+                weight[1, 2].fill_(float.PositiveInfinity);
+            }
+            model.Save(dir);
+            var e = Assert.Throws<InvalidDataException>(() => CausalLM.Load(dir));
+            Assert.Contains($"{dir}: weight 'model.layers.0.mlp.up_proj.weight' holds 2 non-finite values (NaN or infinity)", e.Message);
+            Assert.Contains("diverged training run", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public void CloneIsIndependent()
     {
         using var model = CausalLM.Create(TestModels.Phi, 4);
