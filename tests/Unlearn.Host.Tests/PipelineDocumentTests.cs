@@ -297,4 +297,18 @@ public sealed class PipelineDocumentTests : IDisposable
         var allowedParent = Bind(path, Path.Combine(_files.Dir, "my-plugins"));
         Assert.Equal([plugins], allowedParent.PluginFolders);
     }
+
+    [Fact]
+    public void AnInvalidValueOverridingAnIncludedFileIsReportedWhereItIsWritten()
+    {
+        _files.Write("base.yaml", "name: inc\nlearn:\n  recipe: tiny-world\n  target:\n    epochs: 5\nunlearn:\n  method: ga\n  trainer:\n    lr: 1e-4\n");
+        var epochs = _files.Write("epochs.yaml", "include: base.yaml\nlearn:\n  target:\n    epochs: -3\n");
+        var e = Assert.Throws<PipelineException>(() => Bind(epochs));
+        Assert.StartsWith($"{epochs}:4:", e.Message);
+        Assert.Contains("epochs must be > 0, got -3", e.Message);
+
+        var lr = _files.Write("lr.yaml", "include: base.yaml\nunlearn:\n  trainer:\n    lr: -1\n");
+        e = Assert.Throws<PipelineException>(() => Bind(lr));
+        Assert.StartsWith($"{lr}:4:", e.Message);
+    }
 }

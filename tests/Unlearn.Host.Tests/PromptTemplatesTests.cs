@@ -90,4 +90,16 @@ public sealed class PromptTemplatesTests : IDisposable
         var text = Assert.Throws<PipelineException>(() => Bind("name: p\nmodel:\n  template: chatty\n"));
         Assert.Contains("the template must be 'auto', 'chat' or a text containing {question} and {answer}", text.Message);
     }
+
+    [Fact]
+    public void ABrokenConfigJsonIsNotReportedAsAChatTemplateProblem()
+    {
+        _files.Write("broken-config/chat_template.jinja", Template);
+        _files.Write("broken-config/config.json", "{\"model_type\": \"llama\",");
+        var folder = Path.Combine(_files.Dir, "broken-config");
+        var e = Assert.Throws<PipelineException>(() => PromptTemplates.Resolve(Model(PromptTemplates.Auto), folder));
+        Assert.Contains(Path.Combine(folder, "config.json"), e.Message);
+        Assert.Contains("model.path", e.Message);
+        Assert.DoesNotContain("chat template", e.Message);
+    }
 }

@@ -174,6 +174,24 @@ public sealed class ComparisonTests : IDisposable
     }
 
     [Fact]
+    public void RunWithoutItsCommitMarkerIsNotFinished()
+    {
+        // Killed after summary.json but before complete.json: its results may be partial, so compare does not read them.
+        var sweep = Path.Combine(_root, "cut-short");
+        Fixtures.WriteRun(Path.Combine(sweep, "a-run"), Fixtures.Result(sweep: "x=1"));
+        var cut = Fixtures.WriteRun(Path.Combine(sweep, "b-run"), Fixtures.Result(sweep: "x=2"));
+        File.Delete(cut.File(RunFolder.CommitMarker));
+
+        var warnings = new List<string>();
+        Assert.Equal(["x=1"], RunSummaries.Load(sweep, warnings).Select(r => r.SweepLabel));
+        Assert.Contains("skipped sweep run 'b-run'", Assert.Single(warnings), StringComparison.Ordinal);
+        Assert.Contains("interrupted while writing its results", warnings[0], StringComparison.Ordinal);
+        var e = Assert.Throws<InvalidDataException>(() => RunSummaries.Load(cut.Path, new List<string>()));
+        Assert.Contains("has no complete.json", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"--resume {cut.Path}", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void NotARunFolderErrorsNameTheFolderAndWhatIsMissing()
     {
         var empty = Path.Combine(_root, "empty");
@@ -202,19 +220,24 @@ public sealed class ComparisonTests : IDisposable
     [Fact]
     public void NewerSchemaAndBrokenJsonAreRefused()
     {
+        // Each folder is committed (complete.json), so what is refused is its summary.json.
+        static void Commit(string folder) => File.WriteAllText(Path.Combine(folder, RunFolder.CommitMarker), "{}");
         var newer = Path.Combine(_root, "newer");
         Directory.CreateDirectory(newer);
+        Commit(newer);
         File.WriteAllText(Path.Combine(newer, "summary.json"), $$"""{ "schema_version": {{ResultWriter.SchemaVersion + 1}}, "metrics": [] }""");
         var e = Assert.Throws<InvalidDataException>(() => RunSummaries.Read(newer));
         Assert.Contains("newer", e.Message, StringComparison.Ordinal);
 
         var broken = Path.Combine(_root, "broken");
         Directory.CreateDirectory(broken);
+        Commit(broken);
         File.WriteAllText(Path.Combine(broken, "summary.json"), "{ not json");
         Assert.Throws<InvalidDataException>(() => RunSummaries.Read(broken));
 
         var noMetrics = Path.Combine(_root, "no-metrics");
         Directory.CreateDirectory(noMetrics);
+        Commit(noMetrics);
         File.WriteAllText(Path.Combine(noMetrics, "summary.json"), """{ "schema_version": 1 }""");
         Assert.Contains("'metrics'", Assert.Throws<InvalidDataException>(() => RunSummaries.Read(noMetrics)).Message, StringComparison.Ordinal);
     }

@@ -64,7 +64,13 @@ public static class OptionsBinder
         {
             var problems = validatable.Validate().ToList();
             if (problems.Count > 0)
-                throw new PipelineException(values?.Location ?? sectionLocation, keyPath, "invalid options: " + string.Join("; ", problems) + ".");
+            {
+                // A problem names its option first ("epochs must be > 0"): point at where that option was written, which
+                // may be another file than the section's first key (a value overriding an included file's).
+                var named = values?.Entries.Select(e => e.Key).FirstOrDefault(k => problems[0].StartsWith(k + " ", StringComparison.Ordinal));
+                throw new PipelineException(named != null ? values!.LocationOf(named) : values?.Location ?? sectionLocation, keyPath,
+                    "invalid options: " + string.Join("; ", problems) + ".");
+            }
         }
         return instance;
     }

@@ -30,10 +30,15 @@ public static class PromptTemplates
                 return template;
             }
         }
-        catch (Exception ex) when (ex is JinjaException or TokenizerException)
+        catch (JinjaException ex)
         {
             throw new PipelineException(SourceLocation.Default, "model.template",
                 $"{ex.Message}. Fix the chat template, or set model.template to a text template such as \"{PromptTemplate.DefaultText.Replace("\n", "\\n", StringComparison.Ordinal)}\".");
+        }
+        // The folder's tokenizer or config files (read for the template's special tokens): the message names the file and the fix.
+        catch (TokenizerException ex)
+        {
+            throw new PipelineException(SourceLocation.Default, "model.path", ex.Message);
         }
         if (model.Template == Chat)
             throw new PipelineException(SourceLocation.Default, "model.template",

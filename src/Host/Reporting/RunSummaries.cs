@@ -69,7 +69,7 @@ public static class RunSummaries
         if (File.Exists(Path.Combine(folder, SummaryFile))) return [Read(folder)];
 
         var subfolders = Directory.GetDirectories(folder).OrderBy(d => d, StringComparer.Ordinal).ToList();
-        var finished = subfolders.Where(d => File.Exists(Path.Combine(d, SummaryFile))).ToList();
+        var finished = subfolders.Where(IsFinished).ToList();
         if (finished.Count == 0)
         {
             var why = File.Exists(Path.Combine(folder, "pipeline.yaml"))
@@ -83,7 +83,9 @@ public static class RunSummaries
         }
         foreach (var unfinished in subfolders.Except(finished).Where(d => File.Exists(Path.Combine(d, "pipeline.yaml"))))
         {
-            var reason = File.Exists(Path.Combine(unfinished, "error.txt")) ? "it failed (see its error.txt)" : "it did not finish";
+            var reason = File.Exists(Path.Combine(unfinished, "error.txt")) ? "it failed (see its error.txt)"
+                : File.Exists(Path.Combine(unfinished, SummaryFile)) ? $"it was interrupted while writing its results (no {RunFolder.CommitMarker}; resume the sweep)"
+                : "it did not finish";
             warnings.Add($"skipped sweep run '{Path.GetFileName(unfinished)}' in '{path}': {reason}.");
         }
         return finished.Select(Read).ToList();
@@ -93,10 +95,16 @@ public static class RunSummaries
     private static string? NestedRun(IEnumerable<string> subfolders) => subfolders.FirstOrDefault(d =>
         Directory.GetDirectories(d).Any(s => File.Exists(Path.Combine(s, SummaryFile))) || File.Exists(Path.Combine(d, "run.log")));
 
-    /// <summary>Reads one run folder.</summary>
+    // A run is finished when its commit marker, written after every result file, is there.
+    private static bool IsFinished(string folder) =>
+        File.Exists(Path.Combine(folder, SummaryFile)) && File.Exists(Path.Combine(folder, RunFolder.CommitMarker));
+
+    /// <summary>Reads one finished run folder.</summary>
     public static RunSummary Read(string folder)
     {
         ArgumentNullException.ThrowIfNull(folder);
+        if (!File.Exists(Path.Combine(folder, RunFolder.CommitMarker)))
+            throw new InvalidDataException($"'{folder}' is not finished: it has no {RunFolder.CommitMarker} (the run was interrupted while writing its results). Finish it with 'dotnet unlearn run --resume {folder}'.");
         var file = Path.Combine(folder, SummaryFile);
         JsonDocument document;
         try { document = JsonDocument.Parse(File.ReadAllText(file)); }
