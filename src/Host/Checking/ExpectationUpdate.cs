@@ -74,7 +74,9 @@ public static class ExpectationUpdate
         }
         // Sections for sweep runs the file does not name yet, all under one runs: key.
         if (newSections.Count > 0) insertions.Add(InsertInto(lines, "runs", file.Root["runs"], file.Root.LocationOf("runs"), newSections, 0));
-        foreach (var (after, block) in insertions.OrderByDescending(i => i.After)) lines.InsertRange(after, block);
+        // Blocks at the same line go in the order they were made: inserting bottom-up, the later one first.
+        foreach (var (after, block) in insertions.Select((i, order) => (i, order)).OrderByDescending(x => x.i.After).ThenByDescending(x => x.order).Select(x => x.i))
+            lines.InsertRange(after, block);
         var text = new StringBuilder();
         foreach (var l in lines) text.Append(l).Append(newline);
         return new Outcome(text.ToString(), replacements.Count, added);
