@@ -306,6 +306,17 @@ public sealed class CheckTests(DeterministicRunsFixture runs) : IClassFixture<De
         Assert.Contains("'runs:' holds expectations per sweep run", single.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void TheQuickstartExpectationFileOfTheRepositoryCIReadsAsBars()
+    {
+        var file = ExpectationFile.Load(Path.Combine(TestPaths.RepoRoot, "pipelines", "quickstart.expect.yaml"));
+        Assert.Empty(file.Runs);
+        var entries = file.Common!.Entries;
+        Assert.Equal(5, entries.Count);
+        Assert.All(entries.SelectMany(e => e.Conditions), c => Assert.IsType<Bar>(c));
+        Assert.Contains(entries, e => e.Key == new MetricKey("unlearned", "forget", "probability"));
+    }
+
     private static void CopyFolder(string from, string to)
     {
         foreach (var f in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
