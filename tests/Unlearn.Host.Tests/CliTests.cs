@@ -22,6 +22,7 @@ public sealed class CliTests : IDisposable
     [InlineData("eval", "--metrics")]
     [InlineData("plugins", "--json")]
     [InlineData("compare", "--taus")]
+    [InlineData("check", "--expect")]
     [InlineData("bench", "--architectures")]
     [InlineData("bench-es", "--model")]
     [InlineData("setup", "--source")]
@@ -40,7 +41,7 @@ public sealed class CliTests : IDisposable
         var result = ToolProcess.Run(Cache, "--help");
         Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
         Assert.StartsWith("Usage: dotnet unlearn [command]", result.StdOut.TrimStart());
-        foreach (var command in new[] { "run", "validate", "eval", "plugins", "compare", "bench", "bench-es", "setup", "tokenize" })
+        foreach (var command in new[] { "run", "validate", "eval", "plugins", "compare", "check", "bench", "bench-es", "setup", "tokenize" })
             Assert.Matches($@"(?m)^\s+{command}\s", result.StdOut);
     }
 

@@ -373,7 +373,7 @@ public static class PipelineBinder
                 taus.Add(t);
             }
         }
-        var spec = new ReportSpec(s.Bool("charts", true), BindSaveModels(s, hasUnlearn, hasCalibrate), taus, s.Bool("tofu_eval", false));
+        var spec = new ReportSpec(s.Bool("charts", true), BindSaveModels(s, hasUnlearn, hasCalibrate), taus, s.Bool("tofu_eval", false), s.Bool("deterministic", false));
         s.RejectUnknownKeys();
         return spec;
     }

@@ -71,9 +71,23 @@ public static class PipelineDocument
         return ParseText(reader, fullPath);
     }
 
+    /// <summary>What a YAML file holds, as its parse errors name it.</summary>
+    /// <param name="Name">"pipeline file", "expectation file".</param>
+    /// <param name="EmptyHint">What to do with an empty file.</param>
+    /// <param name="TopLevel">What the top level must be.</param>
+    public sealed record FileKind(string Name, string EmptyHint, string TopLevel);
+
+    /// <summary>A pipeline file.</summary>
+    public static FileKind PipelineFile { get; } = new("pipeline file", "start from pipelines/quickstart.yaml", "a mapping of sections (model:, data:, unlearn:, ...)");
+
     /// <summary>Parses YAML text; <paramref name="sourceName"/> names it in errors.</summary>
-    public static ConfigMap ParseText(TextReader reader, string sourceName)
+    public static ConfigMap ParseText(TextReader reader, string sourceName) => ParseText(reader, sourceName, PipelineFile);
+
+    /// <summary>Parses the YAML text of a <paramref name="kind"/> of file (one document, a mapping at the top, positions
+    /// kept, aliases budgeted); <paramref name="sourceName"/> names it in errors.</summary>
+    public static ConfigMap ParseText(TextReader reader, string sourceName, FileKind kind)
     {
+        ArgumentNullException.ThrowIfNull(kind);
         var stream = new YamlStream();
         var scanner = new Scanner(reader);
         try { stream.Load(new Parser(scanner)); }
@@ -92,11 +106,11 @@ public static class PipelineDocument
             throw new PipelineException(new SourceLocation(sourceName, (int)e.Start.Line, (int)e.Start.Column), "", "YAML syntax error: " + message);
         }
         if (stream.Documents.Count == 0)
-            throw new PipelineException(new SourceLocation(sourceName, 1, 1), "", "the pipeline file is empty (or only comments); start from pipelines/quickstart.yaml.");
+            throw new PipelineException(new SourceLocation(sourceName, 1, 1), "", $"the {kind.Name} is empty (or only comments); {kind.EmptyHint}.");
         if (stream.Documents.Count > 1)
-            throw new PipelineException(new SourceLocation(sourceName, 1, 1), "", "a pipeline file holds one YAML document; remove the extra '---' documents.");
+            throw new PipelineException(new SourceLocation(sourceName, 1, 1), "", $"a {kind.Name} holds one YAML document; remove the extra '---' documents.");
         var node = new AliasBudgetConverter(sourceName).Convert(stream.Documents[0].RootNode, "", stream.Documents[0].RootNode.Start, expanding: false);
-        return node as ConfigMap ?? throw new PipelineException(node.Location, "", $"the top level must be a mapping of sections (model:, data:, unlearn:, ...), found {node.KindName}.");
+        return node as ConfigMap ?? throw new PipelineException(node.Location, "", $"the top level must be {kind.TopLevel}, found {node.KindName}.");
     }
 
     /// <summary>How many nodes YAML aliases may add to a file when expanded: a few hundred keeps shared blocks usable,

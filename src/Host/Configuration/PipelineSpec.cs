@@ -49,7 +49,9 @@ public sealed record EvaluateSpec(IReadOnlyList<string> Models, IReadOnlyList<st
 /// <param name="SaveModels">Model roles (calibrated, unlearned) saved as Hugging Face folders under <c>models/</c> of the run folder.</param>
 /// <param name="Taus">Extra calibration targets.</param>
 /// <param name="TofuEval">Also write OpenUnlearning's TOFU_EVAL.json per evaluated model (<c>report.tofu_eval</c>).</param>
-public sealed record ReportSpec(bool Charts, IReadOnlyList<string> SaveModels, IReadOnlyList<double> Taus, bool TofuEval = false);
+/// <param name="Deterministic">Also write <c>report.snapshot.md</c>, the report without times, paths and machine facts,
+/// values rounded (<c>report.deterministic</c>).</param>
+public sealed record ReportSpec(bool Charts, IReadOnlyList<string> SaveModels, IReadOnlyList<double> Taus, bool TofuEval = false, bool Deterministic = false);
 
 /// <summary>A whole, validated experiment.</summary>
 public sealed record PipelineSpec

@@ -10,17 +10,30 @@ public static class MarkdownReport
 {
     private static string F(double v) => double.IsFinite(v) ? v.ToString("0.000", CultureInfo.InvariantCulture) : v.ToString(CultureInfo.InvariantCulture);
 
-    /// <summary>Renders report.md; <paramref name="charts"/> are embedded where they belong (or their problem noted).</summary>
-    public static string Render(PipelineSpec spec, RunResult result, IReadOnlyList<ChartFile>? charts = null)
+    /// <summary>The reproducible form of the report (<c>report.deterministic: true</c>).</summary>
+    public const string SnapshotFile = "report.snapshot.md";
+
+    /// <summary>What the reproducible form leaves out and how it rounds; written at its top.</summary>
+    public const string SnapshotNote = "Reproducible form of `report.md` (`report.deterministic: true`): no times, dates, durations, paths, "
+        + "machine facts or charts; metric values rounded to 3 decimals, α and losses to 4, gradient norms to 3, learning rates to 3 "
+        + "significant digits. The same run on the same machine gives the same bytes.";
+
+    /// <summary>Renders report.md; <paramref name="charts"/> are embedded where they belong (or their problem noted).
+    /// With <paramref name="snapshot"/> it renders <see cref="SnapshotFile"/> instead: the same sections without what
+    /// differs between two runs of the same pipeline (stage timings, cache reuse, calibration seconds, folder paths,
+    /// charts and their font notes).</summary>
+    public static string Render(PipelineSpec spec, RunResult result, IReadOnlyList<ChartFile>? charts = null, bool snapshot = false)
     {
+        if (snapshot) charts = null;
         var sb = new StringBuilder();
         sb.Append("# ").Append(spec.Name).Append(result.SweepLabel.Length > 0 ? $" ({result.SweepLabel})" : "").Append("\n\n");
+        if (snapshot) sb.Append(SnapshotNote).Append("\n\n");
         if (spec.Description != null) sb.Append(spec.Description.Trim()).Append("\n\n");
         if (result.Failure != null) sb.Append("**The run failed:** ").Append(result.Failure).Append(".\n\n");
 
         sb.Append("## Setting\n\n| | |\n|---|---|\n");
-        sb.Append("| model | ").Append(spec.Model.Path ?? $"built-in `{spec.Model.Architecture}` (learn recipe `{spec.Learn.Recipe}`)").Append(" |\n");
-        sb.Append("| data | ").Append(spec.Data.Folder ?? $"built-in world ({spec.Data.World!.Authors} authors, seed {spec.Data.World.Seed})").Append($", forget split `{spec.Data.Forget}` |\n");
+        sb.Append("| model | ").Append(Folder(spec.Model.Path, snapshot) ?? $"built-in `{spec.Model.Architecture}` (learn recipe `{spec.Learn.Recipe}`)").Append(" |\n");
+        sb.Append("| data | ").Append(Folder(spec.Data.Folder, snapshot) ?? $"built-in world ({spec.Data.World!.Authors} authors, seed {spec.Data.World.Seed})").Append($", forget split `{spec.Data.Forget}` |\n");
         if (result.Method != null) sb.Append("| method | `").Append(result.Method).Append("` ").Append(result.MethodOptions).Append(" |\n");
         if (spec.Unlearn != null)
         {
@@ -44,7 +57,8 @@ public static class MarkdownReport
         if (result.Calibration is { } c)
         {
             sb.Append("## Calibration\n\n");
-            sb.Append(CultureInfo.InvariantCulture, $"α* = **{c.Alpha:0.0000}**: the model is θ(α*) = (1 − α*)·θ_orig + α*·θ_unl. Retain metric of θ_orig {F(c.OriginalValue)}, target {F(c.Target)}; {c.Evaluations} evaluations in {c.Seconds:0.0} s.\n\n");
+            sb.Append(CultureInfo.InvariantCulture, $"α* = **{c.Alpha:0.0000}**: the model is θ(α*) = (1 − α*)·θ_orig + α*·θ_unl. Retain metric of θ_orig {F(c.OriginalValue)}, target {F(c.Target)}; {c.Evaluations} evaluations")
+                .Append(snapshot ? "" : string.Create(CultureInfo.InvariantCulture, $" in {c.Seconds:0.0} s")).Append(".\n\n");
             sb.Append(c.Note).Append("\n\n");
             sb.Append("| order | α | retain | forget | non-monotone |\n|---:|---:|---:|---:|---|\n");
             for (var i = 0; i < c.Curve.Count; i++)
@@ -75,15 +89,24 @@ public static class MarkdownReport
             Embed(sb, charts, Charts.TrainingFile);
         }
 
-        sb.Append("## Stages\n\n| stage | seconds | cached |\n|---|---:|---|\n");
-        foreach (var t in result.Timings) sb.Append(CultureInfo.InvariantCulture, $"| {t.Stage} | {t.Seconds:0.0} | {(t.Cached ? "yes" : "")} |\n");
-        sb.Append("\nFiles: `summary.csv`, `summary.json`, `items.csv` (per-item values), `manifest.json` (versions, hashes, timings), `pipeline.yaml` (the resolved pipeline)");
+        if (!snapshot)
+        {
+            sb.Append("## Stages\n\n| stage | seconds | cached |\n|---|---:|---|\n");
+            foreach (var t in result.Timings) sb.Append(CultureInfo.InvariantCulture, $"| {t.Stage} | {t.Seconds:0.0} | {(t.Cached ? "yes" : "")} |\n");
+            sb.Append('\n');
+        }
+        sb.Append("Files: `summary.csv`, `summary.json`, `items.csv` (per-item values), `manifest.json` (versions, hashes, timings), `pipeline.yaml` (the resolved pipeline)");
         if (result.Calibration != null) sb.Append(", `calibration.csv`");
         if (result.Unlearning != null) sb.Append(", `trajectory.csv`").Append(result.Unlearning.Trajectory.Count > 0 ? ", `controls.csv`" : "");
         if (charts is { Count: > 0 }) sb.Append(", `charts/`");
         sb.Append(". Schema: docs/results-schema.md in the tool's repository; compare runs with `dotnet unlearn compare`.\n");
         return sb.ToString();
     }
+
+    /// <summary>A model or data folder as the report names it: the path, or in the snapshot form only its folder name
+    /// (a path names the machine it ran on).</summary>
+    private static string? Folder(string? path, bool snapshot) =>
+        path == null ? null : snapshot ? $"folder `{Path.GetFileName(Path.TrimEndingDirectorySeparator(path))}`" : path;
 
     /// <summary>The calibration at the extra τ of <c>report.taus</c>, read off the visited curve as <c>compare</c> does
     /// (<see cref="Comparison.FromCurve"/>): the largest visited α that meets τ·M(θ_orig).</summary>

@@ -75,6 +75,7 @@ public static class ResultWriter
         if (spec.Report.TofuEval) Evaluation.OpenUnlearningNames.Write(folder, result.Metrics);
         var charts = spec.Report.Charts ? Charts.WriteRunCharts(folder, result) : [];
         folder.Write("report.md", MarkdownReport.Render(spec, result, charts));
+        if (spec.Report.Deterministic) folder.Write(MarkdownReport.SnapshotFile, MarkdownReport.Render(spec, result, snapshot: true));
         folder.Commit(DateTime.UtcNow);
     }
 

@@ -26,8 +26,9 @@ public sealed record CalibrationSummary(string Method, double Alpha, double Orig
 /// <param name="Calibration">Calibration, or null.</param>
 /// <param name="CalibrationSettings">What the calibration measured (metric, splits, τ), from the manifest.</param>
 /// <param name="Metrics">Every aggregate.</param>
+/// <param name="Failure">Why the run failed although its report was written (summary.json's <c>failure</c>), or null.</param>
 public sealed record RunSummary(string Folder, string Name, string SweepLabel, string? Method, CalibrationSummary? Calibration,
-    CalibrationSettings CalibrationSettings, IReadOnlyList<SummaryMetric> Metrics)
+    CalibrationSettings CalibrationSettings, IReadOnlyList<SummaryMetric> Metrics, string? Failure = null)
 {
     /// <summary>The τ the run was calibrated at: the calibrator's option when recorded, else target / original.</summary>
     public double? Tau => Calibration == null ? null
@@ -141,7 +142,7 @@ public static class RunSummaries
                     Number(c, "original") ?? double.NaN, Number(c, "target") ?? double.NaN, curve);
             }
             return new RunSummary(Path.GetFullPath(folder), Text(root, "name") ?? Path.GetFileName(folder), Text(root, "sweep") ?? "",
-                Text(root, "method"), calibration, ReadCalibrationSettings(folder), metrics);
+                Text(root, "method"), calibration, ReadCalibrationSettings(folder), metrics, Text(root, "failure"));
         }
     }
 
