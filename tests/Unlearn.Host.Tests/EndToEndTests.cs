@@ -151,6 +151,28 @@ public sealed class EndToEndTests(TinyRunFixture fixture) : IClassFixture<TinyRu
     }
 
     [Fact]
+    public void ARunWithOnlyANewMetricReusesTheCalibrationAndTheValuesOfTheUnchangedMetrics()
+    {
+        var first = Folder(fixture.First);
+        var folder = Folder(fixture.Run("new-metric-runs", "--set", "evaluate.metrics=[es, es-paraphrased, probability]"));
+
+        var stages = CachedStages(folder);
+        Assert.True(stages["calibrate"], $"calibration was not reused: {string.Join(", ", stages)}");
+        Assert.False(stages["evaluate"], "the new metric must be computed");
+        var log = File.ReadAllText(Path.Combine(folder, "run.log"));
+        Assert.Contains("calibrate: reused α* = ", log);
+        // Four roles, each with es and es-paraphrased (reused) and probability (new) on forget and retain.
+        Assert.Equal(4, System.Text.RegularExpressions.Regex.Matches(log, @"evaluate: \w+ done \(4 of 6 values from the cache").Count);
+
+        var before = Metrics(first);
+        var after = Metrics(folder);
+        foreach (var (key, value) in before) Assert.Equal(value, after[key]);
+        Assert.Contains(after.Keys, k => k.Metric == "probability");
+        Assert.Equal(Json(Path.Combine(first, "summary.json")).GetProperty("calibration").GetProperty("alpha").GetDouble(),
+            Json(Path.Combine(folder, "summary.json")).GetProperty("calibration").GetProperty("alpha").GetDouble());
+    }
+
+    [Fact]
     public void TerminatedRunResumesFromItsFolderToTheSameResults()
     {
         // A fresh cache, so the run has real training to interrupt; SIGTERM as the target model starts training.

@@ -45,13 +45,8 @@ public sealed class Commands(CommandOutcome outcome)
         outcome.Ran = true;
         return Guard(() =>
         {
-            var runs = Load(pipeline, set ?? []);
-            foreach (var run in runs)
-            {
-                var (spec, registry) = Prepare(run, pipeline, plugins ?? []);
-                new ExperimentRunner(registry, new StageCache(HostPaths.CacheRoot), new RunLog(quiet: true)).Validate(spec);
-            }
-            Console.WriteLine($"{pipeline}: valid ({runs.Count} run{(runs.Count == 1 ? "" : "s")}).");
+            var plans = SweepRunner.Plan(LoadTree(pipeline, set ?? []), pipeline, plugins ?? []);
+            Console.WriteLine($"{pipeline}: valid ({plans.Points.Count} run{(plans.Points.Count == 1 ? "" : "s")}).");
             return ExitCodes.Success;
         });
     }
@@ -106,7 +101,7 @@ public sealed class Commands(CommandOutcome outcome)
         outcome.Ran = true;
         return Guard(() =>
         {
-            var registry = LoadRegistry(plugins ?? [], []);
+            var registry = PluginLoader.LoadRegistry(plugins ?? [], []);
             var listed = registry.Plugins.OrderBy(p => p.Kind).ThenBy(p => p.Name, StringComparer.Ordinal).Select(p => new
             {
                 kind = PluginRegistry.KindWord(p.Kind),
@@ -155,33 +150,12 @@ public sealed class Commands(CommandOutcome outcome)
         return list;
     }
 
-    private static IReadOnlyList<SweepRun> Load(string pipeline, IReadOnlyList<string> sets) => SweepExpander.Expand(LoadTree(pipeline, sets));
 
     private static ConfigMap LoadTree(string pipeline, IReadOnlyList<string> sets)
     {
         var root = PipelineDocument.Load(pipeline);
         foreach (var assignment in sets) PipelineDocument.ApplyOverride(root, assignment);
         return root;
-    }
-
-    private static IReadOnlyList<string> AllowedFolders(IReadOnlyList<string> plugins) =>
-        plugins.Select(Path.GetFullPath).Concat(PluginLoader.FoldersFromEnvironment().Select(Path.GetFullPath)).ToList();
-
-    private static PluginRegistry LoadRegistry(IReadOnlyList<string> plugins, IReadOnlyList<string> pipelineFolders)
-    {
-        var sources = new List<PluginSource> { new(PluginLoader.BuiltInFolder, "built-in") };
-        sources.AddRange(plugins.Select(p => new PluginSource(p, "--plugins")));
-        sources.AddRange(PluginLoader.FoldersFromEnvironment().Select(p => new PluginSource(p, PluginLoader.PathVariable)));
-        sources.AddRange(pipelineFolders.Select(p => new PluginSource(p, "pipeline")));
-        var registry = new PluginRegistry();
-        new PluginLoader().LoadInto(registry, sources);
-        return registry;
-    }
-
-    private static (PipelineSpec Spec, PluginRegistry Registry) Prepare(SweepRun run, string pipelineFile, IReadOnlyList<string> plugins)
-    {
-        var spec = PipelineBinder.Bind(run.Tree, pipelineFile, AllowedFolders(plugins));
-        return (spec, LoadRegistry(plugins, spec.PluginFolders));
     }
 
     private static int RunCore(string? pipeline, IReadOnlyList<string> sets, string? outRoot, IReadOnlyList<string> plugins, string? resume, bool quiet)
@@ -213,129 +187,8 @@ public sealed class Commands(CommandOutcome outcome)
         return Execute(LoadTree(pipeline, sets), pipeline, outRoot, plugins, null, quiet);
     }
 
-    private static int Execute(ConfigMap root, string pipelineFile, string? outRoot, IReadOnlyList<string> plugins, string? resumeFolder, bool quiet, string? resumedName = null)
-    {
-        var runs = SweepExpander.Expand(root);
-        // Bind and validate every run of a sweep before starting any work.
-        var prepared = runs.Select(r => (Run: r, Prepared: Prepare(r, pipelineFile, plugins))).ToList();
-        using var log = new RunLog(quiet: quiet);
-        using var cts = new CancellationTokenSource();
-        var cache = new StageCache(Path.Combine(HostPaths.CacheRoot, "stages"), log.Info, cts.Token);
-        foreach (var (_, (spec, registry)) in prepared)
-        {
-            foreach (var problem in registry.Problems) log.Info($"warning: plugin skipped: {problem}");
-            new ExperimentRunner(registry, cache, log).Validate(spec);
-        }
-        var name = resumedName ?? prepared[0].Prepared.Spec.Name;
-        var folder = resumeFolder != null ? RunFolder.Open(resumeFolder) : RunFolder.CreateNew(Path.GetFullPath(outRoot ?? "runs"), name, DateTime.Now);
-        log.AttachFile(folder.File("run.log"));
-        log.Info($"run folder: {folder.Path}");
-        var sweep = runs.Any(r => r.FolderName.Length > 0);
-        if (sweep && !folder.Has("pipeline.yaml"))
-        {
-            PipelineBinder.MakePathsAbsolute(root, pipelineFile);
-            folder.Write("pipeline.yaml", PipelineDocument.ToYaml(root));
-        }
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            if (cts.IsCancellationRequested) return; // a second Ctrl-C ends the process
-            e.Cancel = true;
-            log.Info("interrupt received: stopping after the current step (finished stages are kept)...");
-            cts.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
-        // SIGTERM (a scheduler ending the job) stops the run the same way, keeping finished stages and checkpoints.
-        using var onTerminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
-        {
-            context.Cancel = true;
-            if (!cts.IsCancellationRequested) { log.Info("termination signal: stopping after the current step..."); cts.Cancel(); }
-        });
-        var failures = 0;
-        try
-        {
-            foreach (var (run, (spec, registry)) in prepared)
-            {
-                var sub = run.FolderName.Length == 0 ? folder : SubFolder(folder, run.FolderName);
-                if (sub.IsCommitted) { log.Info($"{(run.Label.Length > 0 ? run.Label : "run")}: already finished, skipped"); continue; }
-                ResultWriter.WritePipeline(sub, spec);
-                if (ResultWriter.ReadStored(sub) is { } stored)
-                {
-                    log.Info($"{(run.Label.Length > 0 ? run.Label + ": " : "")}results are in {ResultWriter.ResultFile}; writing the report files it is missing");
-                    ResultWriter.WriteAll(sub, spec, stored.Result, stored.Started, stored.Seconds);
-                    failures += Failed(stored.Result, log);
-                    continue;
-                }
-                var started = DateTime.Now;
-                var clock = System.Diagnostics.Stopwatch.StartNew();
-                try
-                {
-                    if (run.Label.Length > 0) log.Info($"sweep run {run.Label}");
-                    var result = log.WithProgress(() => new ExperimentRunner(registry, cache, log).Run(spec, run.Label, sub.File("models"), cts.Token));
-                    ResultWriter.WriteAll(sub, spec, result, started, clock.Elapsed.TotalSeconds);
-                    failures += Failed(result, log);
-                }
-                catch (Exception e) when (sweep && e is not OperationCanceledException)
-                {
-                    failures++;
-                    log.Info($"sweep run {run.Label} failed: {ErrorText.WithoutNativeFrames(e.Message)}");
-                    sub.Write("error.txt", e.ToString());
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            log.Info($"interrupted. Resume with: dotnet unlearn run --resume {folder.Path}");
-            Console.Out.WriteLine(folder.Path);
-            return ExitCodes.Interrupted;
-        }
-        finally { Console.CancelKeyPress -= onCancel; }
-        if (sweep && WriteSweepComparison(folder, prepared[0].Prepared.Spec.Report, log) is { } comparison)
-            log.Info($"report: {comparison} (and report.md in each run's folder)");
-        else log.Info($"report: {folder.File(sweep ? "" : "report.md")}");
-        if (sweep && failures == 0 && !folder.IsCommitted) folder.Commit(DateTime.UtcNow);
-        Console.Out.WriteLine(folder.Path);
-        return failures == 0 ? ExitCodes.Success : ExitCodes.RunFailure;
-    }
-
-    /// <summary>1 (and the reason logged) when a run whose report was written failed, e.g. unlearning diverged.</summary>
-    private static int Failed(RunResult result, RunLog log)
-    {
-        if (result.Failure == null) return 0;
-        log.Error($"error: {(result.SweepLabel.Length > 0 ? $"sweep run {result.SweepLabel}: " : "")}{result.Failure}. The report holds what finished.");
-        return 1;
-    }
-
-    /// <summary>At the end of a sweep: the comparison table of its finished runs (as <c>dotnet unlearn compare</c>
-    /// writes it) in the sweep folder, at the τ of <c>report.taus</c> (or the τ the runs were calibrated at). Returns the
-    /// comparison file, or null when none was written (no finished run, or one already there from an earlier attempt).</summary>
-    private static string? WriteSweepComparison(RunFolder folder, ReportSpec report, RunLog log)
-    {
-        if (folder.Has(ComparisonReport.MarkdownFile))
-        {
-            log.Info($"compare: {folder.File(ComparisonReport.MarkdownFile)} already exists; kept (run 'dotnet unlearn compare {folder.Path}' for a fresh one)");
-            return null;
-        }
-        var warnings = new List<string>();
-        try
-        {
-            var table = Comparison.Build(RunSummaries.Load(folder.Path, warnings), report.Taus);
-            ComparisonReport.Write(folder, table, warnings, report.Charts);
-        }
-        catch (Exception e) when (e is InvalidDataException or IOException)
-        {
-            log.Info($"compare: no comparison written: {e.Message}");
-            return null;
-        }
-        foreach (var w in warnings) log.Info("compare: " + w);
-        return folder.File(ComparisonReport.MarkdownFile);
-    }
-
-    private static RunFolder SubFolder(RunFolder parent, string name)
-    {
-        var path = parent.File(name);
-        Directory.CreateDirectory(path);
-        return RunFolder.Open(path);
-    }
+    private static int Execute(ConfigMap root, string pipelineFile, string? outRoot, IReadOnlyList<string> plugins, string? resumeFolder, bool quiet, string? resumedName = null) =>
+        SweepRunner.Run(SweepRunner.Plan(root, pipelineFile, plugins), root, pipelineFile, outRoot, resumeFolder, quiet, resumedName);
 
     /// <summary>Maps exceptions to messages and exit codes: bad input → 2, run failure → 1.</summary>
     public static int Guard(Func<int> body)
@@ -348,7 +201,8 @@ public sealed class Commands(CommandOutcome outcome)
         }
         catch (Exception e)
         {
-            Console.Error.WriteLine(e is PluginFailedException ? $"error: the run failed: {e.Message}" : $"error: the run failed: {e.GetType().Name}: {ErrorText.WithoutNativeFrames(e.Message)}");
+            var cause = e is RunFailureException { InnerException: { } inner } ? inner : e;
+            Console.Error.WriteLine(cause is PluginFailedException ? $"error: the run failed: {cause.Message}" : $"error: the run failed: {cause.GetType().Name}: {ErrorText.WithoutNativeFrames(cause.Message)}");
             if (Environment.GetEnvironmentVariable("UNLEARN_DEBUG") == "1") Console.Error.WriteLine(e);
             return ExitCodes.RunFailure;
         }

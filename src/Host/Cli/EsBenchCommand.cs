@@ -19,10 +19,7 @@ public sealed class EsBenchCommand(CommandOutcome outcome)
         outcome.Ran = true;
         return Commands.Guard(() =>
         {
-            var registry = new PluginRegistry();
-            var sources = new List<PluginSource> { new(PluginLoader.BuiltInFolder, "built-in") };
-            sources.AddRange((plugins ?? []).Select(p => new PluginSource(p, "--plugins")));
-            new PluginLoader().LoadInto(registry, sources);
+            var registry = PluginLoader.LoadRegistry(plugins ?? [], []);
             var t = ExtractionStrengthBenchmark.Run(registry, architecture, modelDir: model);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"ES on {t.Items} items: one pass {t.OnePassSeconds:F3} s (ES {t.OnePassValue:F4}), generation-based {t.GenerationSeconds:F3} s (ES {t.GenerationValue:F4}); one pass is {t.Speedup:F1}x faster."));

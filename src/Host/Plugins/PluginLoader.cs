@@ -47,6 +47,19 @@ public sealed class PluginLoader
         return string.IsNullOrWhiteSpace(value) ? [] : value.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
     }
 
+    /// <summary>A registry of the built-in plugins and those in the folders of <c>--plugins</c>, <see cref="PathVariable"/>
+    /// and the pipeline's <c>plugins:</c> list (already allowed by the caller), in that order.</summary>
+    public static PluginRegistry LoadRegistry(IReadOnlyList<string> plugins, IReadOnlyList<string> pipelineFolders)
+    {
+        var sources = new List<PluginSource> { new(BuiltInFolder, "built-in") };
+        sources.AddRange(plugins.Select(p => new PluginSource(p, "--plugins")));
+        sources.AddRange(FoldersFromEnvironment().Select(p => new PluginSource(p, PathVariable)));
+        sources.AddRange(pipelineFolders.Select(p => new PluginSource(p, "pipeline")));
+        var registry = new PluginRegistry();
+        new PluginLoader().LoadInto(registry, sources);
+        return registry;
+    }
+
     /// <summary>Loads every plugin found in the sources into <paramref name="registry"/>.</summary>
     public void LoadInto(PluginRegistry registry, IEnumerable<PluginSource> sources)
     {

@@ -1,3 +1,4 @@
+using Unlearn.Training;
 using Unlearn.Plugins;
 
 namespace Unlearn.Host.Running;
@@ -48,3 +49,25 @@ public sealed record RunResult
     public double? Value(string model, string split, string metric) =>
         Metrics.FirstOrDefault(m => m.Model == model && m.Split == split && m.Metric == metric)?.Value;
 }
+
+/// <summary>A value a controller recorded at a step.</summary>
+public sealed record TrajectoryPoint(int Step, string Key, double Value);
+
+/// <summary>The record of an unlearning run.</summary>
+/// <param name="Steps">Optimiser steps done.</param>
+/// <param name="PlannedSteps">Steps planned.</param>
+/// <param name="StopReason">Why it stopped early, if it did.</param>
+/// <param name="RestoredCheckpoint">Checkpoint restored at the end, if any.</param>
+/// <param name="TokensPerSecond">Throughput.</param>
+/// <param name="History">Per-step loss, gradient norm, learning rate and objective logs.</param>
+/// <param name="Trajectory">Values recorded by controllers.</param>
+/// <param name="Throughput">Real tokens/s next to the benchmark at the same shape, and the late/early step ratio.</param>
+public sealed record UnlearnRecord(int Steps, int PlannedSteps, string? StopReason, string? RestoredCheckpoint, double TokensPerSecond,
+    IReadOnlyList<StepReport> History, IReadOnlyList<TrajectoryPoint> Trajectory, StageThroughput? Throughput = null);
+
+/// <summary>The models of a run: the target (θ_orig), the optional retain model, and their stage keys (used as
+/// model identities in caches and manifests).</summary>
+public sealed record LearnedModels(string TargetDir, string TargetKey, string? RetainDir, string? RetainKey, IReadOnlyList<StageTiming> Timings);
+
+/// <summary>How long a stage took and whether it came from the cache.</summary>
+public sealed record StageTiming(string Stage, double Seconds, bool Cached);

@@ -5,29 +5,36 @@ using Unlearn.Plugins;
 using Unlearn.Text;
 using Unlearn.Training;
 
-namespace Unlearn.Host.Running;
-
-/// <summary>The models of a run: the target (θ_orig), the optional retain model, and their stage keys (used as
-/// model identities in caches and manifests).</summary>
-public sealed record LearnedModels(string TargetDir, string TargetKey, string? RetainDir, string? RetainKey, IReadOnlyList<StageTiming> Timings);
-
-/// <summary>How long a stage took and whether it came from the cache.</summary>
-public sealed record StageTiming(string Stage, double Seconds, bool Cached);
+namespace Unlearn.Host.Running.Stages;
 
 /// <summary>The learn stage: makes the target and retain models. Recipes: <c>tiny-world</c> (base model from scratch
 /// on general knowledge, then target = base + all authors, retain = base + retain authors), <c>tofu</c> (fine-tune
 /// model.path on full and on the retain split), <c>none</c> (model.path is the target).</summary>
-public static class LearnStage
+public sealed class LearnStage : IStage
 {
-    /// <summary>Runs (or reuses) the learn stage.</summary>
-    /// <param name="spec">The pipeline.</param>
-    /// <param name="template">How prompts are formatted (see <see cref="PromptTemplates.Resolve"/>).</param>
-    /// <param name="data">The run's data.</param>
-    /// <param name="cache">The stage cache.</param>
-    /// <param name="log">The run log.</param>
-    /// <param name="ct">Stops training at the next step.</param>
-    public static LearnedModels Run(PipelineSpec spec, PromptTemplate template, RunData data, StageCache cache, RunLog log, CancellationToken ct)
+    /// <inheritdoc />
+    public string Name => "learn";
+
+    /// <inheritdoc />
+    public void Run(RunContext context)
     {
+        var learned = context.Learned = Learn(context);
+        context.Timings.AddRange(learned.Timings);
+        context.StageKeys["target"] = learned.TargetKey;
+        context.ModelFolders[ModelRoles.Original] = learned.TargetDir;
+        context.ModelKeys[ModelRoles.Original] = learned.TargetKey;
+        if (learned.RetainDir != null)
+        {
+            context.ModelFolders[ModelRoles.Retain] = learned.RetainDir;
+            context.ModelKeys[ModelRoles.Retain] = learned.RetainKey ?? StageCache.Key("model", learned.RetainDir, ModelFolder.Stamp(learned.RetainDir));
+        }
+        if (learned.RetainKey != null) context.StageKeys["retain"] = learned.RetainKey;
+    }
+
+    private static LearnedModels Learn(RunContext c)
+    {
+        var spec = c.Spec;
+        var data = c.Data;
         var timings = new List<StageTiming>();
         switch (spec.Learn.Recipe)
         {
@@ -41,23 +48,23 @@ public static class LearnStage
                 ModelFolder.Check(spec.Model.Path!, "model.path");
                 var baseKey = StageCache.Key("model", spec.Model.Path, ModelFolder.Stamp(spec.Model.Path!));
                 var full = data.Get("full", spec.Data).Items;
-                var target = FineTune("target", spec.Model.Path!, baseKey, full, spec, template, cache, log, timings, ct);
+                var target = FineTune(c, "target", spec.Model.Path!, baseKey, full, timings);
                 (string Dir, string Key)? retain = null;
                 if (spec.Learn.TrainRetainModel)
-                    retain = FineTune("retain", spec.Model.Path!, baseKey, data.Get("train_retain", spec.Data).Items, spec, template, cache, log, timings, ct);
+                    retain = FineTune(c, "retain", spec.Model.Path!, baseKey, data.Get("train_retain", spec.Data).Items, timings);
                 return new LearnedModels(target.Dir, target.Key, retain?.Dir ?? spec.Model.RetainPath, retain?.Key, timings);
             }
             default:
             {
                 var general = data.Get("general", spec.Data).Items;
                 var full = data.Get("full", spec.Data).Items.Concat(general).ToList();
-                var baseModel = TrainBase(spec, template, full, general, cache, log, timings, ct);
-                var target = FineTune("target", baseModel.Dir, baseModel.Key, full, spec, template, cache, log, timings, ct);
+                var baseModel = TrainBase(c, full, general, timings);
+                var target = FineTune(c, "target", baseModel.Dir, baseModel.Key, full, timings);
                 (string Dir, string Key)? retain = null;
                 if (spec.Learn.TrainRetainModel)
                 {
                     var retainItems = data.Get("train_retain", spec.Data).Items.Concat(general).ToList();
-                    retain = FineTune("retain", baseModel.Dir, baseModel.Key, retainItems, spec, template, cache, log, timings, ct);
+                    retain = FineTune(c, "retain", baseModel.Dir, baseModel.Key, retainItems, timings);
                 }
                 return new LearnedModels(target.Dir, target.Key, retain?.Dir ?? spec.Model.RetainPath, retain?.Key, timings);
             }
@@ -68,8 +75,9 @@ public static class LearnStage
     /// <paramref name="vocabularyItems"/> (everything the target trains on): a model trained from scratch can know no
     /// other token, so the tokens of other texts (holdout authors, perturbed answers) read as &lt;unk&gt;. The key
     /// depends on those texts, not on the forget split, so forget01/05/10 share the base and target models.</summary>
-    private static (string Dir, string Key) TrainBase(PipelineSpec spec, PromptTemplate template, IReadOnlyList<QaItem> vocabularyItems, IReadOnlyList<QaItem> general, StageCache cache, RunLog log, List<StageTiming> timings, CancellationToken ct)
+    private static (string Dir, string Key) TrainBase(RunContext c, IReadOnlyList<QaItem> vocabularyItems, IReadOnlyList<QaItem> general, List<StageTiming> timings)
     {
+        var (spec, template, cache, log, ct) = (c.Spec, c.Plan.Template, c.Cache, c.Log, c.Cancellation);
         var key = StageCache.Key("base", 2, Texts(vocabularyItems), Texts(general), spec.Model.Architecture, template.Text, spec.Model.MaxLength, Describe(spec.Learn.Base), spec.Seed);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var (dir, reused) = cache.GetOrBuild("models", key, staging =>
@@ -96,8 +104,9 @@ public static class LearnStage
         return (dir, key);
     }
 
-    private static (string Dir, string Key) FineTune(string role, string fromDir, string fromKey, IReadOnlyList<QaItem> items, PipelineSpec spec, PromptTemplate template, StageCache cache, RunLog log, List<StageTiming> timings, CancellationToken ct)
+    private static (string Dir, string Key) FineTune(RunContext c, string role, string fromDir, string fromKey, IReadOnlyList<QaItem> items, List<StageTiming> timings)
     {
+        var (spec, template, cache, log, ct) = (c.Spec, c.Plan.Template, c.Cache, c.Log, c.Cancellation);
         var key = StageCache.Key("finetune", 2, fromKey, role, Texts(items), template.Text, spec.Model.MaxLength, Describe(spec.Learn.Target), spec.Seed);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var (dir, reused) = cache.GetOrBuild("models", key, staging =>
@@ -148,44 +157,5 @@ public static class LearnStage
         var node = System.Text.Json.Nodes.JsonNode.Parse(JsonSerializer.Serialize(s))!.AsObject();
         node.Remove(nameof(TrainerSettings.CheckpointEvery));
         return node.ToJsonString();
-    }
-}
-
-/// <summary>Checks and helpers for Hugging Face model folders.</summary>
-public static class ModelFolder
-{
-    /// <summary>Throws a clear error when a folder is not a loadable model folder.</summary>
-    public static void Check(string dir, string key)
-    {
-        if (!Directory.Exists(dir))
-            throw new PipelineException(SourceLocation.Default, key, $"model folder '{dir}' does not exist. Point {key} at a Hugging Face model folder (config.json + model.safetensors + tokenizer files).");
-        if (!File.Exists(Path.Combine(dir, "config.json")))
-            throw new PipelineException(SourceLocation.Default, key, $"'{dir}' has no config.json, so it is not a Hugging Face model folder.");
-        if (!File.Exists(Path.Combine(dir, "model.safetensors")) && !File.Exists(Path.Combine(dir, "model.safetensors.index.json")))
-            throw new PipelineException(SourceLocation.Default, key, $"'{dir}' has no model.safetensors (or model.safetensors.index.json). Convert PyTorch .bin weights to safetensors; pickle files are never loaded.");
-    }
-
-    /// <summary>Sizes and times of a folder's files (a cheap identity for user model folders).</summary>
-    public static string Stamp(string dir) =>
-        string.Join(";", Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal).Select(f => $"{Path.GetFileName(f)}:{new FileInfo(f).Length}:{File.GetLastWriteTimeUtc(f).Ticks}"));
-
-    /// <summary>Copies tokenizer files (everything but weights, config, records and checkpoints) from one model folder to
-    /// another, each atomically and replacing what an interrupted attempt left.</summary>
-    public static void CopyTokenizerFiles(string from, string to)
-    {
-        foreach (var file in Directory.EnumerateFiles(from))
-        {
-            var name = Path.GetFileName(file);
-            if (name.StartsWith("model.safetensors", StringComparison.Ordinal) || name is "config.json" or "training.json" or UnlearnStage.RecordFile
-                || name.Contains(".tmp-", StringComparison.Ordinal)) continue;
-            AtomicFile.Copy(file, Path.Combine(to, name));
-        }
-    }
-
-    /// <summary>Deletes the resumable checkpoint of a finished stage.</summary>
-    public static void RemoveCheckpoint(string dir)
-    {
-        var checkpoint = Path.Combine(dir, "checkpoint");
-        if (Directory.Exists(checkpoint)) Directory.Delete(checkpoint, recursive: true);
     }
 }

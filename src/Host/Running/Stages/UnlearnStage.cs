@@ -8,31 +8,34 @@ using Unlearn.Text;
 using Unlearn.Training;
 using static TorchSharp.torch;
 
-namespace Unlearn.Host.Running;
-
-/// <summary>A value a controller recorded at a step.</summary>
-public sealed record TrajectoryPoint(int Step, string Key, double Value);
-
-/// <summary>The record of an unlearning run.</summary>
-/// <param name="Steps">Optimiser steps done.</param>
-/// <param name="PlannedSteps">Steps planned.</param>
-/// <param name="StopReason">Why it stopped early, if it did.</param>
-/// <param name="RestoredCheckpoint">Checkpoint restored at the end, if any.</param>
-/// <param name="TokensPerSecond">Throughput.</param>
-/// <param name="History">Per-step loss, gradient norm, learning rate and objective logs.</param>
-/// <param name="Trajectory">Values recorded by controllers.</param>
-/// <param name="Throughput">Real tokens/s next to the benchmark at the same shape, and the late/early step ratio.</param>
-public sealed record UnlearnRecord(int Steps, int PlannedSteps, string? StopReason, string? RestoredCheckpoint, double TokensPerSecond,
-    IReadOnlyList<StepReport> History, IReadOnlyList<TrajectoryPoint> Trajectory, StageThroughput? Throughput = null);
-
-/// <summary>Plugins resolved for a run, with their bound options (for hashing and manifests).</summary>
-public sealed record ResolvedPlugin(PluginDescriptor Descriptor, object Options, string OptionsJson);
+namespace Unlearn.Host.Running.Stages;
 
 /// <summary>The unlearn stage: the objective inside the host's training loop, controllers observing every step.</summary>
-public static class UnlearnStage
+public sealed class UnlearnStage : IStage
 {
     /// <summary>File holding the <see cref="UnlearnRecord"/> inside the stage folder.</summary>
-    public const string RecordFile = "unlearn.json";
+    public const string RecordFile = "unlearn.json"; // one of ModelFolder.RecordFiles
+
+    /// <inheritdoc />
+    public string Name => "unlearn";
+
+    /// <inheritdoc />
+    public void Run(RunContext context)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var key = Key(context);
+        var (dir, reused) = context.Cache.GetOrBuild("unlearned", key, staging => Build(context, staging));
+        if (reused) context.Log.Info($"unlearn: reused {dir}");
+        var record = JsonSerializer.Deserialize<UnlearnRecord>(File.ReadAllText(Path.Combine(dir, RecordFile)), AtomicFile.Json)!;
+        context.Timings.Add(new StageTiming(Name, clock.Elapsed.TotalSeconds, reused));
+        context.ModelFolders[ModelRoles.Unlearned] = dir;
+        context.ModelKeys[ModelRoles.Unlearned] = key;
+        context.StageKeys[Name] = key;
+        context.Unlearning = record;
+        if (record.StopReason != null) context.Log.Info($"unlearn: stopped early at step {record.Steps}/{record.PlannedSteps}: {record.StopReason}");
+        context.Failure = Divergence(record);
+        if (context.Failure != null) context.Log.Info($"unlearn: {context.Failure}; the unlearned model is neither calibrated nor evaluated");
+    }
 
     /// <summary>Why the unlearned model is unusable, or null: a step whose loss or gradient was not finite (the loop
     /// skipped its update, and every later step of a diverged model is skipped alike) that no controller answered by
@@ -45,33 +48,23 @@ public static class UnlearnStage
             $"unlearning diverged at step {first.Step}/{record.PlannedSteps}: loss {first.Loss:G6}, gradient norm {first.GradientNorm:G6} ({skipped} of {record.History.Count} steps not finite). Lower unlearn.trainer.lr, or add 'controls: [divergence-guard]' to stop and restore the last good weights");
     }
 
-    /// <summary>The stage key.</summary>
-    public static string Key(PipelineSpec spec, PromptTemplate template, LearnedModels models, RunData data, ResolvedPlugin method, IReadOnlyList<ResolvedPlugin> controls) =>
-        StageCache.Key("unlearn", 1, models.TargetKey, data.Key, spec.Data.Forget, template.Text, spec.Model.MaxLength,
+    /// <summary>The stage key: what the unlearned weights depend on.</summary>
+    private static string Key(RunContext c)
+    {
+        var (spec, method) = (c.Spec, c.Plan.Method!);
+        return StageCache.Key("unlearn", 1, c.Learned.TargetKey, c.Data.Key, spec.Data.Forget, c.Plan.Template.Text, spec.Model.MaxLength,
             method.Descriptor.Name, method.OptionsJson, method.Descriptor.Assembly.Sha256,
             LearnStage.Describe(spec.Unlearn!.Trainer), spec.Unlearn.RetainBatchSize, spec.Seed,
-            controls.Select(c => new[] { c.Descriptor.Name, c.OptionsJson, c.Descriptor.Assembly.Sha256 }).ToList());
-
-    /// <summary>Runs (or reuses) the stage; returns the unlearned model folder and its record.</summary>
-    public static (string Dir, string Key, UnlearnRecord Record, bool Reused) Run(PipelineSpec spec, PromptTemplate template, LearnedModels models, RunData data, StageCache cache,
-        ResolvedPlugin method, IReadOnlyList<ResolvedPlugin> controls, Func<CausalLM, ITokenizerView, IBatchEncoder, int?, EvaluationSetup> probeSetup,
-        RunLog log, CancellationToken ct)
-    {
-        var key = Key(spec, template, models, data, method, controls);
-        var (dir, reused) = cache.GetOrBuild("unlearned", key, staging => Build(spec, template, models, data, method, controls, probeSetup, staging, log, ct));
-        if (reused) log.Info($"unlearn: reused {dir}");
-        var record = JsonSerializer.Deserialize<UnlearnRecord>(File.ReadAllText(Path.Combine(dir, RecordFile)), AtomicFile.Json)!;
-        return (dir, key, record, reused);
+            c.Plan.Controls.Select(p => new[] { p.Descriptor.Name, p.OptionsJson, p.Descriptor.Assembly.Sha256 }).ToList());
     }
 
-    private static void Build(PipelineSpec spec, PromptTemplate template, LearnedModels models, RunData data, ResolvedPlugin method, IReadOnlyList<ResolvedPlugin> controls,
-        Func<CausalLM, ITokenizerView, IBatchEncoder, int?, EvaluationSetup> probeSetup, string staging, RunLog log, CancellationToken ct)
+    private static void Build(RunContext c, string staging)
     {
+        var (spec, template, models, data, method, controls, log, ct) = (c.Spec, c.Plan.Template, c.Learned, c.Data, c.Plan.Method!, c.Plan.Controls, c.Log, c.Cancellation);
         var settings = spec.Unlearn!.Trainer;
         var forget = data.Get("train_forget", spec.Data);
         var retainItems = data.Splits.TryGetValue("train_retain", out var r) ? r.Items : [];
-        var tokenizer = ModelTokenizer.Load(models.TargetDir);
-        var encoder = new BatchEncoder(tokenizer, template, spec.Model.MaxLength);
+        var (tokenizer, encoder) = (c.Tokenizer, c.Encoder);
         using var model = CausalLM.Load(models.TargetDir);
         var objective = PluginRegistry.CreateWithOptions<IObjective>(method.Descriptor, method.Options);
         var needs = objective.Needs;
@@ -114,7 +107,7 @@ public static class UnlearnStage
             var retainBatch = spec.Unlearn.RetainBatchSize > 0 ? spec.Unlearn.RetainBatchSize : settings.BatchSize;
             using var loop = new TrainingLoop(trainable, settings, total, settings.WarmupStepCount(forget.Items.Count));
             var trajectory = new List<TrajectoryPoint>();
-            var controllerContext = new HostControllerContext(loop, model, tokenizer, encoder, probeSetup, Reference, trajectory);
+            var controllerContext = new HostControllerContext(loop, model, c.Setup, Reference, trajectory);
             var observer = new CompositeObserver(log.TrainingProgress($"unlearn/{method.Descriptor.Name}"), new ControllerObserver(controllers, controllerContext));
             log.Info($"unlearn: {method.Descriptor.Name} on {forget.Items.Count} forget items, {total} steps, {trainable.Sum(p => p.numel()):N0} trainable parameters");
             var result = loop.Run((step, micro) =>
@@ -178,8 +171,8 @@ public static class UnlearnStage
 
 /// <summary>The host's <see cref="ControllerContext"/> over a <see cref="TrainingLoop"/>.</summary>
 public sealed class HostControllerContext(
-    TrainingLoop loop, CausalLM model, ITokenizerView tokenizer, IBatchEncoder encoder,
-    Func<CausalLM, ITokenizerView, IBatchEncoder, int?, EvaluationSetup> probeSetup, Func<CausalLM> original, List<TrajectoryPoint> trajectory) : ControllerContext
+    TrainingLoop loop, CausalLM model,
+    Func<int?, EvaluationSetup> probeSetup, Func<CausalLM> original, List<TrajectoryPoint> trajectory) : ControllerContext
 {
     private readonly Dictionary<(string, string, int?), double> _originalValues = [];
 
@@ -207,7 +200,7 @@ public sealed class HostControllerContext(
         var wasTraining = model.training;
         try
         {
-            var evaluator = new ModelEvaluator("current", model, probeSetup(model, tokenizer, encoder, maxItems), _ => null, CancellationToken.None);
+            var evaluator = new ModelEvaluator("current", model, probeSetup(maxItems), _ => null, CancellationToken.None);
             return evaluator.Result(metric, split).Value;
         }
         finally { if (wasTraining) model.train(); }
@@ -218,7 +211,7 @@ public sealed class HostControllerContext(
     {
         if (_originalValues.TryGetValue((metric, split, maxItems), out var v)) return v;
         var reference = original();
-        var evaluator = new ModelEvaluator("original", reference, probeSetup(reference, tokenizer, encoder, maxItems), _ => null, CancellationToken.None);
+        var evaluator = new ModelEvaluator("original", reference, probeSetup(maxItems), _ => null, CancellationToken.None);
         return _originalValues[(metric, split, maxItems)] = evaluator.Result(metric, split).Value;
     }
 

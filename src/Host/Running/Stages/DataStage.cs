@@ -2,7 +2,7 @@ using Unlearn.Data;
 using Unlearn.Host.Configuration;
 using Unlearn.Plugins;
 
-namespace Unlearn.Host.Running;
+namespace Unlearn.Host.Running.Stages;
 
 /// <summary>The data of a run: the TOFU-schema folder and every logical split that exists in it.</summary>
 public sealed record RunData(string Folder, string Key, IReadOnlyDictionary<string, DataSplit> Splits)
@@ -23,8 +23,21 @@ public sealed record RunData(string Folder, string Key, IReadOnlyDictionary<stri
 
 /// <summary>Prepares the data: the built-in world is generated once per settings into the cache and then read like
 /// any TOFU folder, so every code path is shared with real TOFU.</summary>
-public static class DataStage
+public sealed class DataStage : IStage
 {
+    /// <inheritdoc />
+    public string Name => "data";
+
+    /// <inheritdoc />
+    public void Run(RunContext context)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var data = context.Data = Prepare(context.Spec.Data, context.Cache);
+        context.Timings.Add(new StageTiming(Name, clock.Elapsed.TotalSeconds, data.Reused));
+        context.StageKeys[Name] = data.Key;
+        context.Log.Info($"data: {data.Folder} ({string.Join(", ", data.Splits.Select(s => $"{s.Key}={s.Value.Items.Count}"))})");
+    }
+
     /// <summary>Resolves and reads the splits of a pipeline.</summary>
     public static RunData Prepare(DataSpec spec, StageCache cache)
     {

@@ -1,0 +1,176 @@
+using Unlearn.Host.Configuration;
+using Unlearn.Host.Evaluation;
+using Unlearn.Host.Plugins;
+using Unlearn.Host.Running.Stages;
+using Unlearn.Models;
+using Unlearn.Plugins;
+using Unlearn.Text;
+
+namespace Unlearn.Host.Running;
+
+/// <summary>What the stages of one run share: the plan, the cache and log, and what each stage produced for the next
+/// (data, model folders and their keys, records, metric values). Models are loaded on first use and disposed with
+/// the context, so a stage whose result comes from the cache loads nothing.</summary>
+public sealed class RunContext(RunPlan plan, StageCache cache, RunLog log, string? modelsFolder, CancellationToken cancellation) : IDisposable
+{
+    private readonly Dictionary<string, CausalLM> _models = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ModelEvaluator> _evaluators = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, MetricInstance> _metrics = new(StringComparer.Ordinal);
+    private ModelTokenizer? _tokenizer;
+    private BatchEncoder? _encoder;
+    private RetainLogs? _retainLogs;
+    private ModelFolderScorer? _modelFolders;
+    private EvaluationSetup? _setup;
+    private double? _mixedAt;
+
+    /// <summary>The plan being run.</summary>
+    public RunPlan Plan { get; } = plan;
+    /// <summary>The pipeline.</summary>
+    public PipelineSpec Spec => Plan.Spec;
+    /// <summary>The stage cache.</summary>
+    public StageCache Cache { get; } = cache;
+    /// <summary>The run log.</summary>
+    public RunLog Log { get; } = log;
+    /// <summary>Where <c>report.save_model</c> saves models (the run folder's models/), or null.</summary>
+    public string? ModelsFolder { get; } = modelsFolder;
+    /// <summary>Stops the run at the next step (Ctrl-C, SIGTERM).</summary>
+    public CancellationToken Cancellation { get; } = cancellation;
+
+    /// <summary>The run's data (set by the data stage).</summary>
+    public RunData Data { get; set; } = null!;
+    /// <summary>The original and retain models (set by the learn stage).</summary>
+    public LearnedModels Learned { get; set; } = null!;
+    /// <summary>Model folders by role (original, retain, unlearned, saved models).</summary>
+    public Dictionary<string, string> ModelFolders { get; } = new(StringComparer.Ordinal);
+    /// <summary>A key per model role that says what its weights are (the stage key that made them): evaluation results are cached under it.</summary>
+    public Dictionary<string, string> ModelKeys { get; } = new(StringComparer.Ordinal);
+    /// <summary>Stage cache keys (stage -> key), for the manifest.</summary>
+    public Dictionary<string, string> StageKeys { get; } = new(StringComparer.Ordinal);
+    /// <summary>Seconds per stage.</summary>
+    public List<StageTiming> Timings { get; } = [];
+    /// <summary>The unlearn stage's record, or null.</summary>
+    public UnlearnRecord? Unlearning { get; set; }
+    /// <summary>Why the unlearned model is unusable (unlearning diverged), or null.</summary>
+    public string? Failure { get; set; }
+    /// <summary>The calibration, or null.</summary>
+    public CalibrationRecord? Calibration { get; set; }
+    /// <summary>Every metric value, in evaluation order.</summary>
+    public List<MetricRecord> Metrics { get; } = [];
+    /// <summary>Whether denormal floats are flushed to zero in this run.</summary>
+    public bool DenormalsFlushed { get; init; }
+
+    /// <summary>The tokenizer of the original model.</summary>
+    public ModelTokenizer Tokenizer => _tokenizer ??= ModelTokenizer.Load(Learned.TargetDir);
+
+    /// <summary>The batch encoder every stage after learning uses.</summary>
+    public BatchEncoder Encoder => _encoder ??= new BatchEncoder(Tokenizer, Plan.Template, Spec.Model.MaxLength);
+
+    /// <summary>Whether the run has a model in <paramref name="role"/> (calibrated: once calibration ran).</summary>
+    public bool HasModel(string role) => role switch
+    {
+        ModelRoles.Original => true,
+        ModelRoles.Retain => Learned.RetainDir != null,
+        ModelRoles.Unlearned => Failure == null && ModelFolders.ContainsKey(ModelRoles.Unlearned),
+        ModelRoles.Calibrated => Failure == null && Calibration != null && ModelFolders.ContainsKey(ModelRoles.Unlearned),
+        _ => false,
+    };
+
+    /// <summary>The model in <paramref name="role"/>, loaded on first use; the calibrated model is θ(α*) mixed from the
+    /// original and the unlearned one. Throws when the run has no such model (check <see cref="HasModel"/>).</summary>
+    public CausalLM Model(string role)
+    {
+        if (!HasModel(role) && role != ModelRoles.Calibrated) throw new InvalidOperationException($"the run has no {role} model");
+        if (role == ModelRoles.Calibrated)
+        {
+            var alpha = Calibration?.Alpha ?? throw new InvalidOperationException("the run has no calibrated model");
+            var mixed = MixTarget();
+            if (_mixedAt != alpha) { ModelWeights.Interpolate(mixed, Model(ModelRoles.Original), Model(ModelRoles.Unlearned), alpha); _mixedAt = alpha; }
+            return mixed;
+        }
+        if (_models.TryGetValue(role, out var model)) return model;
+        var dir = role switch
+        {
+            ModelRoles.Original => Learned.TargetDir,
+            ModelRoles.Retain => Learned.RetainDir!,
+            _ => ModelFolders[role],
+        };
+        return _models[role] = CausalLM.Load(dir);
+    }
+
+    /// <summary>The one model that mixes are written into (a copy of the original); a calibrator's mixes land here.</summary>
+    public CausalLM MixTarget()
+    {
+        if (_models.TryGetValue(ModelRoles.Calibrated, out var mixed)) return mixed;
+        _mixedAt = null;
+        return _models[ModelRoles.Calibrated] = Model(ModelRoles.Original).Clone();
+    }
+
+    /// <summary>Data, metrics and generation for evaluating models, with <paramref name="maxItems"/> items per split
+    /// (null: <c>evaluate.max_items</c>).</summary>
+    public EvaluationSetup Setup(int? maxItems = null)
+    {
+        if (maxItems == null && _setup != null) return _setup;
+        var limit = maxItems ?? Spec.Evaluate.MaxItems;
+        _retainLogs ??= Spec.Evaluate.RetainLogs is { } logsPath ? RetainLogs.Load(logsPath) : null;
+        // Reference models that metrics name by folder (mia-reference) are loaded on first use, with their own tokenizer.
+        _modelFolders ??= new ModelFolderScorer(folder =>
+        {
+            var folderTokenizer = ModelTokenizer.Load(folder);
+            return (CausalLM.Load(folder), new BatchEncoder(folderTokenizer, Plan.Template, Spec.Model.MaxLength), folderTokenizer.PadId);
+        }, Spec.Evaluate.BatchSize);
+        var setup = new EvaluationSetup(
+            Data.Splits.ToDictionary(s => s.Key, s => DataStage.Limit(s.Value, limit)),
+            Tokenizer, Encoder, Metric, Generator, Spec.Evaluate.BatchSize, limit, _retainLogs) { ModelFolders = _modelFolders };
+        if (maxItems == null) _setup = setup;
+        return setup;
+    }
+
+    /// <summary>The evaluator of a model role (its scoring passes are shared by every metric on it).</summary>
+    public ModelEvaluator Evaluator(string role)
+    {
+        if (_evaluators.TryGetValue(role, out var evaluator)) return evaluator;
+        return _evaluators[role] = new ModelEvaluator(role, Model(role), Setup(), Peer, Cancellation);
+    }
+
+    // The models a metric may compare with: the retain model when the run evaluates it, and the original.
+    private ModelEvaluator? Peer(ModelRole role) => role switch
+    {
+        ModelRole.Retain when HasModel(ModelRoles.Retain) && Spec.Evaluate.Models.Contains(ModelRoles.Retain) => Evaluator(ModelRoles.Retain),
+        ModelRole.Original => Evaluator(ModelRoles.Original),
+        _ => null,
+    };
+
+    // A metric by name: with the options evaluate.metrics gives it, else (a metric another depends on) its defaults.
+    private MetricInstance Metric(string name)
+    {
+        if (_metrics.TryGetValue(name, out var instance)) return instance;
+        var plan = Plan.Metrics.FirstOrDefault(m => m.Name == name);
+        return _metrics[name] = plan != null
+            ? new MetricInstance(name, PluginRegistry.CreateWithOptions<IMetric>(plan.Plugin.Descriptor, plan.Plugin.Options), plan.Plugin.Descriptor)
+            : MetricInstance.WithDefaults(Plan.Registry, name, "evaluate.metrics");
+    }
+
+    private IReadOnlyList<(IReadOnlyList<int> Tokens, IReadOnlyList<float> Entropies)> Generator(ILanguageModel model, IReadOnlyList<IReadOnlyList<int>> prompts, int maxNewTokens, CancellationToken ct)
+    {
+        var causal = model as CausalLM ?? throw new InvalidOperationException("generation needs a CausalLM");
+        var settings = new GenerationSettings { MaxNewTokens = maxNewTokens, EosId = Tokenizer.EosId, PadId = Tokenizer.PadId, BatchSize = Spec.Evaluate.BatchSize };
+        return SequenceGenerator.Generate(causal, prompts, settings, ct).Select(o => (o.Tokens, o.Entropies)).ToList();
+    }
+
+    /// <summary>What the run produced, for the run folder.</summary>
+    public RunResult Result(string sweepLabel) => new()
+    {
+        Name = Spec.Name, SweepLabel = sweepLabel, Method = Plan.Method?.Descriptor.Name, MethodOptions = Plan.Method?.OptionsJson,
+        Seed = Spec.Seed, Metrics = Metrics, Calibration = Calibration, Unlearning = Unlearning,
+        Timings = Timings, Plugins = Plan.PluginRecords, ModelFolders = ModelFolders, StageKeys = StageKeys,
+        DenormalsFlushed = DenormalsFlushed, Failure = Failure,
+    };
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var model in _models.Values) model.Dispose();
+        _models.Clear();
+        _modelFolders?.Dispose();
+    }
+}

@@ -1,0 +1,99 @@
+using System.Text.Json;
+using Unlearn.Host.Configuration;
+using Unlearn.Host.Evaluation;
+using Unlearn.Host.Plugins;
+using Unlearn.Models;
+using Unlearn.Plugins;
+using Unlearn.Training;
+
+namespace Unlearn.Host.Running.Stages;
+
+/// <summary>Calibration: the calibrator finds α* for θ(α) = (1 − α)·θ_orig + α·θ_unl. Cached by what α* depends on
+/// (the original and unlearned weights, the calibrator and its options, the metrics and data it measures with), so a
+/// changed report setting or a new metric does not calibrate again.</summary>
+public sealed class CalibrateStage : IStage
+{
+    private const string RecordFile = "calibration.json";
+
+    /// <inheritdoc />
+    public string Name => "calibrate";
+
+    /// <inheritdoc />
+    public void Run(RunContext context)
+    {
+        if (context.Failure != null) return;
+        var calibrator = context.Plan.Calibrator!;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var key = Key(context);
+        var (dir, reused) = context.Cache.GetOrBuild("calibrations", key, staging =>
+        {
+            var mixed = context.MixTarget();
+            var calibration = new HostCalibrationContext(context.Model(ModelRoles.Original), context.Model(ModelRoles.Unlearned), mixed,
+                context.Setup, context.Cancellation, context.Log);
+            var outcome = PluginCall.Run(calibrator.Descriptor, "Calibrate",
+                () => PluginRegistry.CreateWithOptions<ICalibrator>(calibrator.Descriptor, calibrator.Options).Calibrate(calibration));
+            var record = new CalibrationRecord(calibrator.Descriptor.Name, outcome.Alpha, outcome.OriginalValue, outcome.Target, outcome.Evaluations,
+                clock.Elapsed.TotalSeconds, outcome.Note, outcome.Curve);
+            AtomicFile.WriteAllText(Path.Combine(staging, RecordFile), JsonSerializer.Serialize(record, AtomicFile.Json));
+        });
+        var record = JsonSerializer.Deserialize<CalibrationRecord>(File.ReadAllText(Path.Combine(dir, RecordFile)), AtomicFile.Json)!;
+        context.Calibration = record;
+        context.ModelKeys[ModelRoles.Calibrated] = key;
+        context.StageKeys[Name] = key;
+        context.Timings.Add(new StageTiming(Name, clock.Elapsed.TotalSeconds, reused));
+        context.Log.Info(reused
+            ? $"calibrate: reused α* = {record.Alpha:F4} ({dir})"
+            : $"calibrate: α* = {record.Alpha:F4} ({record.Evaluations} evaluations, {record.Seconds:F1} s). {record.Note}");
+    }
+
+    private static string Key(RunContext c)
+    {
+        var (spec, calibrator) = (c.Spec, c.Plan.Calibrator!);
+        return StageCache.Key("calibrate", 1, c.ModelKeys[ModelRoles.Original], c.ModelKeys[ModelRoles.Unlearned], c.Data.Key,
+            calibrator.Descriptor.Name, calibrator.OptionsJson, calibrator.Descriptor.Assembly.Sha256,
+            EvaluateStage.Settings(c), MeasuredWith(c).ToList());
+    }
+
+    // The metrics the calibrator's options name (its *Metric options), with the options evaluate.metrics gives them:
+    // what the calibration measures, and so all of evaluate.metrics it depends on.
+    private static IEnumerable<string[]> MeasuredWith(RunContext c)
+    {
+        foreach (var (_, name) in c.Plan.Calibrator!.NamedBy("Metric"))
+        {
+            var metric = c.Plan.Metrics.FirstOrDefault(m => m.Name == name);
+            yield return metric == null ? [name, "defaults"] : [name, metric.Plugin.OptionsJson, metric.Plugin.Descriptor.Assembly.Sha256];
+        }
+    }
+}
+
+/// <summary>The host's <see cref="CalibrationContext"/>: mixes into one preallocated model.</summary>
+public sealed class HostCalibrationContext(CausalLM original, CausalLM unlearned, CausalLM mixed, Func<int?, EvaluationSetup> setup, CancellationToken ct, RunLog log) : CalibrationContext
+{
+    /// <inheritdoc />
+    public override ILanguageModel Original => original;
+    /// <inheritdoc />
+    public override ILanguageModel Unlearned => unlearned;
+    /// <inheritdoc />
+    public override CancellationToken CancellationToken => ct;
+
+    /// <inheritdoc />
+    public override ILanguageModel Mix(double alpha)
+    {
+        ModelWeights.Interpolate(mixed, original, unlearned, alpha);
+        return mixed;
+    }
+
+    /// <inheritdoc />
+    public override double Evaluate(ILanguageModel model, string metric, string split, int? maxItems = null) =>
+        new ModelEvaluator("calibration", model, setup(maxItems), _ => null, ct).Result(metric, split).Value;
+
+    private Spectre.Console.ProgressTask? _task;
+
+    /// <inheritdoc />
+    public override void Report(string message)
+    {
+        _task ??= log.StartTask("calibrate", 12);
+        _task?.Increment(1);
+        log.Info("calibrate: " + message);
+    }
+}
