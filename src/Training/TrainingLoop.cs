@@ -19,8 +19,9 @@ public sealed record StepLoss(Tensor Loss, IReadOnlyDictionary<string, double> L
 /// <param name="Tokens">Tokens processed in this step.</param>
 /// <param name="Skipped">True when the loss or gradient was not finite and no update was applied.</param>
 /// <param name="Seconds">Wall time of the step (forward, backward and update).</param>
+/// <param name="CpuSeconds">CPU time the process spent in the step, all threads (0 when not measured).</param>
 public sealed record StepReport(int Step, int TotalSteps, double Loss, double GradientNorm, double LearningRate,
-    IReadOnlyDictionary<string, double> Logs, long Tokens, bool Skipped, double Seconds = 0);
+    IReadOnlyDictionary<string, double> Logs, long Tokens, bool Skipped, double Seconds = 0, double CpuSeconds = 0);
 
 /// <summary>Watches a training loop (progress display, controllers).</summary>
 public interface ITrainingObserver
@@ -43,9 +44,10 @@ public interface ITrainingObserver
 /// <param name="TokensPerSecond">Training throughput of this process's steps.</param>
 public sealed record TrainingResult(int Steps, string? StopReason, string? RestoredCheckpoint, IReadOnlyList<StepReport> History, double TokensPerSecond)
 {
-    /// <summary>Tokens/s of the last quarter of this process's steps over the first quarter (null with fewer than 8
-    /// steps): well below 1 means training slowed down as it went, as gradient ascent does when denormal floats are
-    /// not flushed.</summary>
+    /// <summary>Tokens per CPU second of the last quarter of this process's steps over the first quarter (null with
+    /// fewer than 8 timed steps): well below 1 means training slowed down as it went, as gradient ascent does when
+    /// denormal floats are not flushed. CPU time, not wall time, so that other processes starting or stopping on a
+    /// shared machine do not read as a slowdown (wall time when CPU time was not measured).</summary>
     public double? LateThroughputRatio
     {
         get
@@ -53,7 +55,8 @@ public sealed record TrainingResult(int Steps, string? StopReason, string? Resto
             var timed = History.Where(r => r.Seconds > 0).ToList();
             if (timed.Count < 8) return null;
             var window = timed.Count / 4;
-            static double Rate(IEnumerable<StepReport> steps) => steps.Sum(r => r.Tokens) / Math.Max(1e-9, steps.Sum(r => r.Seconds));
+            var cpu = timed.All(r => r.CpuSeconds > 0);
+            double Rate(IEnumerable<StepReport> steps) => steps.Sum(r => r.Tokens) / Math.Max(1e-9, steps.Sum(r => cpu ? r.CpuSeconds : r.Seconds));
             return Rate(timed.Skip(timed.Count - window)) / Rate(timed.Take(window));
         }
     }
@@ -170,6 +173,7 @@ public sealed class TrainingLoop : IDisposable
     private StepReport RunStep(Func<int, int, StepLoss> lossFor)
     {
         var clock = Stopwatch.StartNew();
+        var cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
         foreach (var p in _parameters) p.grad?.zero_();
         var accumulation = _settings.GradientAccumulation;
         double lossSum = 0;
@@ -204,7 +208,8 @@ public sealed class TrainingLoop : IDisposable
         foreach (var p in _parameters) p.grad?.zero_();
         Step++;
         var meanLoss = finite ? lossSum / accumulation : lossSum;
-        return new StepReport(Step, TotalSteps, meanLoss, norm, lr, logs, tokens, Skipped: !finite, clock.Elapsed.TotalSeconds);
+        var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuStart).TotalSeconds;
+        return new StepReport(Step, TotalSteps, meanLoss, norm, lr, logs, tokens, Skipped: !finite, clock.Elapsed.TotalSeconds, cpu);
     }
 
     private double GlobalNorm()

@@ -202,4 +202,20 @@ public class TrainingLoopTests
     {
         public void OnStep(TrainingLoop loop, StepReport report) => onStep(loop, report);
     }
+
+    [Fact]
+    public void LateThroughputIsMeasuredInCpuTimeSoOtherProcessesDoNotReadAsASlowdown()
+    {
+        static StepReport Step(int i, double wall, double cpu) => new(i, 8, 1.0, 1.0, 1e-3, new Dictionary<string, double>(), 100, false, wall, cpu);
+        // Wall time triples halfway (another process started) while the CPU work per step stays the same: no slowdown.
+        var contended = new TrainingResult(8, null, null, Enumerable.Range(1, 8).Select(i => Step(i, i <= 4 ? 1.0 : 3.0, 0.5)).ToList(), 0);
+        Assert.Equal(1.0, contended.LateThroughputRatio!.Value, 12);
+        // CPU time per step doubles in the last quarter (denormal floats): ratio 0.5.
+        var slowing = new TrainingResult(8, null, null, Enumerable.Range(1, 8).Select(i => Step(i, 1.0, i > 6 ? 1.0 : 0.5)).ToList(), 0);
+        Assert.Equal(0.5, slowing.LateThroughputRatio!.Value, 12);
+        // Without CPU times (an older history), wall time decides; fewer than 8 timed steps give no ratio.
+        var wallOnly = new TrainingResult(8, null, null, Enumerable.Range(1, 8).Select(i => Step(i, i > 6 ? 2.0 : 1.0, 0)).ToList(), 0);
+        Assert.Equal(0.5, wallOnly.LateThroughputRatio!.Value, 12);
+        Assert.Null(new TrainingResult(7, null, null, Enumerable.Range(1, 7).Select(i => Step(i, 1, 1)).ToList(), 0).LateThroughputRatio);
+    }
 }
