@@ -79,10 +79,10 @@ public sealed class RunContext(RunPlan plan, StageCache cache, RunLog log, strin
     /// original and the unlearned one. Throws when the run has no such model (check <see cref="HasModel"/>).</summary>
     public CausalLM Model(string role)
     {
-        if (!HasModel(role) && role != ModelRoles.Calibrated) throw new InvalidOperationException($"the run has no {role} model");
+        if (!HasModel(role)) throw new InvalidOperationException($"the run has no {role} model");
         if (role == ModelRoles.Calibrated)
         {
-            var alpha = Calibration?.Alpha ?? throw new InvalidOperationException("the run has no calibrated model");
+            var alpha = Calibration!.Alpha;
             var mixed = MixTarget();
             if (_mixedAt != alpha) { ModelWeights.Interpolate(mixed, Model(ModelRoles.Original), Model(ModelRoles.Unlearned), alpha); _mixedAt = alpha; }
             return mixed;
