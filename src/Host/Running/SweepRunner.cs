@@ -203,6 +203,7 @@ public static class SweepRunner
     private static int Finish(RunFolder folder, SweepPlan plan, RunLog log, int failures)
     {
         var sweep = plan.IsSweep;
+        if (sweep && failures == 0 && !folder.IsCommitted) RemovePartialComparison(folder, log);
         if (sweep && WriteSweepComparison(folder, plan.Points[0].Plan.Spec.Report, log) is { } comparison)
             log.Info($"report: {comparison} (and report.md in each run's folder)");
         else log.Info($"report: {folder.File(sweep ? "" : "report.md")}");
@@ -217,6 +218,17 @@ public static class SweepRunner
         if (result.Failure == null) return 0;
         log.Error($"error: {(result.SweepLabel.Length > 0 ? $"sweep run {result.SweepLabel}: " : "")}{result.Failure}. The report holds what finished.");
         return 1;
+    }
+
+    /// <summary>When every point of an unfinished sweep folder has finished now, a comparison an earlier attempt wrote
+    /// over fewer points (a point had failed or was killed) is no result of the sweep: it is removed, so the comparison
+    /// written next covers every point. A committed sweep folder is never changed.</summary>
+    private static void RemovePartialComparison(RunFolder folder, RunLog log)
+    {
+        if (!folder.Has(ComparisonReport.MarkdownFile)) return;
+        log.Info("compare: every point has finished now: the comparison of an earlier attempt is written again over all of them");
+        foreach (var file in new[] { ComparisonReport.MarkdownFile, ComparisonReport.CsvFile, Charts.ComparisonFile })
+            if (folder.Has(file)) File.Delete(folder.File(file));
     }
 
     /// <summary>At the end of a sweep: the comparison table of its finished runs (as <c>dotnet unlearn compare</c>
