@@ -136,19 +136,30 @@ public static class SweepRunner
     }
 
     /// <summary>Runs one point (the whole run when the pipeline has no sweep) into its folder; returns 1 when it failed.
-    /// A sweep point runs under its lock, so no two processes run it at once.</summary>
+    /// It runs under the lock of its folder, so no two processes run it at once and <c>status</c> sees it running.</summary>
     private static int RunPoint(SweepRun run, RunPlan point, RunFolder folder, StageCache cache, RunLog log, CancellationToken token, bool sweep)
+    {
+        var name = run.Label.Length > 0 ? run.Label : "run";
+        var path = run.FolderName.Length == 0 ? folder.Path : folder.File(run.FolderName);
+        Directory.CreateDirectory(path);
+        using var held = PointLock.TryTake(path);
+        if (held == null)
+        {
+            log.Error($"{(run.Label.Length > 0 ? "sweep run " : "")}{name}: another process is running it now (it holds {Path.Combine(path, RunFolder.PointLock)}); not started");
+            return 1;
+        }
+        try { return RunLocked(run, point, run.FolderName.Length == 0 ? folder : RunFolder.Open(path), cache, log, token, sweep); }
+        finally
+        {
+            // A finished folder needs no lock any more (a process that opened it before finds the folder committed).
+            if (File.Exists(Path.Combine(path, RunFolder.CommitMarker))) File.Delete(Path.Combine(path, RunFolder.PointLock));
+        }
+    }
+
+    private static int RunLocked(SweepRun run, RunPlan point, RunFolder sub, StageCache cache, RunLog log, CancellationToken token, bool sweep)
     {
         var spec = point.Spec;
         var name = run.Label.Length > 0 ? run.Label : "run";
-        if (run.FolderName.Length > 0) Directory.CreateDirectory(folder.File(run.FolderName));
-        using var held = run.FolderName.Length == 0 ? null : PointLock.TryTake(folder.File(run.FolderName));
-        if (run.FolderName.Length > 0 && held == null)
-        {
-            log.Error($"sweep run {name}: another process is running it now (it holds {Path.Combine(folder.File(run.FolderName), RunFolder.PointLock)}); not started");
-            return 1;
-        }
-        var sub = run.FolderName.Length == 0 ? folder : RunFolder.Open(folder.File(run.FolderName));
         if (sub.IsCommitted) { log.Info($"{name}: already finished, skipped"); return 0; }
         ResultWriter.WritePipeline(sub, spec);
         if (ResultWriter.ReadStored(sub) is { } stored)

@@ -133,8 +133,9 @@ public static class SweepStatus
         if (state != null && Waiting.Contains(state, StringComparer.Ordinal)) return new PointStatus(label, run.FolderName, "queued", null, slurmText);
         var log = LocalExecutor.LastLogLine(Path.Combine(sub, "run.log"));
         var slurmLog = task != null ? LocalExecutor.LastLogLine(Path.Combine(folder, SlurmScripts.Folder, task + ".out")) : null;
-        if (File.Exists(Path.Combine(sub, "error.txt")) || log != null || state != null)
-            return new PointStatus(label, run.FolderName, "failed", log ?? slurmLog ?? FirstLine(Path.Combine(sub, "error.txt")) ?? "ended before it started (see its Slurm log)", slurmText);
+        // Started (its folder has its pipeline, a log or an error) and neither running nor finished: it stopped.
+        if (File.Exists(Path.Combine(sub, "error.txt")) || log != null || File.Exists(Path.Combine(sub, "pipeline.yaml")) || state != null)
+            return new PointStatus(label, run.FolderName, "failed", log ?? slurmLog ?? FirstLine(Path.Combine(sub, "error.txt")) ?? "stopped before it finished", slurmText);
         return new PointStatus(label, run.FolderName, "queued", null, slurmText);
     }
 
