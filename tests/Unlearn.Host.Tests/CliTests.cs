@@ -27,6 +27,7 @@ public sealed class CliTests : IDisposable
     [InlineData("bench-es", "--model")]
     [InlineData("setup", "--source")]
     [InlineData("tokenize", "--prompt")]
+    [InlineData("status", "--json")]
     public void EveryCommandHasHelpNamedAsUsersTypeIt(string command, string mentions)
     {
         var result = ToolProcess.Run(Cache, command, "--help");
@@ -41,7 +42,7 @@ public sealed class CliTests : IDisposable
         var result = ToolProcess.Run(Cache, "--help");
         Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
         Assert.StartsWith("Usage: dotnet unlearn [command]", result.StdOut.TrimStart());
-        foreach (var command in new[] { "run", "validate", "eval", "plugins", "compare", "check", "bench", "bench-es", "setup", "tokenize" })
+        foreach (var command in new[] { "run", "validate", "eval", "plugins", "compare", "check", "bench", "bench-es", "setup", "tokenize", "status" })
             Assert.Matches($@"(?m)^\s+{command}\s", result.StdOut);
     }
 

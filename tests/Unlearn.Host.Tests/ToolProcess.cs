@@ -18,9 +18,14 @@ public sealed record ToolResult(int ExitCode, string StdOut, string StdErr)
 public static class ToolProcess
 {
     /// <summary>Runs the tool with arguments; <paramref name="cache"/> becomes UNLEARN_CACHE.</summary>
-    public static ToolResult Run(string cache, params string[] args)
+    public static ToolResult Run(string cache, params string[] args) => RunWithEnvironment(cache, new Dictionary<string, string>(), args);
+
+    /// <summary>Runs the tool with arguments and extra environment variables (e.g. OMP_NUM_THREADS).</summary>
+    public static ToolResult RunWithEnvironment(string cache, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        using var process = Process.Start(StartInfo(cache, args))!;
+        var start = StartInfo(cache, args);
+        foreach (var (key, value) in environment) start.Environment[key] = value;
+        using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(TimeSpan.FromMinutes(10)))

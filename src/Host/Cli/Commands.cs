@@ -28,11 +28,47 @@ public sealed class Commands(CommandOutcome outcome)
         [Option("plugins", Description = "Extra plugin folder (repeatable); also allows a pipeline to name it")] string[]? plugins = null,
         [Option("resume", Description = "Resume an interrupted run folder (reuses its resolved pipeline and cached stages)")] string? resume = null,
         [Option("quiet", Description = "Only print the run folder")] bool quiet = false,
-        [Option("retain-logs", Description = "OpenUnlearning TOFU_EVAL.json of the retain model: forget-quality and privleak read the retain side from it (sets evaluate.retain_logs)")] string? retainLogs = null)
+        [Option("retain-logs", Description = "OpenUnlearning TOFU_EVAL.json of the retain model: forget-quality and privleak read the retain side from it (sets evaluate.retain_logs)")] string? retainLogs = null,
+        [Option("executor", Description = "Run a sweep's points as processes: local (on this machine, --jobs at once) or slurm (a job array); default: one after another in this process")] string? executor = null,
+        [Option("jobs", Description = "Sweep points at once: local (default 2), slurm (array throttle; default no limit)")] int? jobs = null,
+        [Option("slurm-option", Description = "Slurm setting over the pipeline's executor section: partition, account, time, cpus_per_task, mem, gres, sbatch (an extra sbatch option), setup (a shell line), tool (repeatable)")] string[]? slurmOption = null,
+        [Option("slurm-script-only", Description = "Write the Slurm batch scripts into the sweep folder without submitting them")] bool slurmScriptOnly = false,
+        [Option("point", Description = "With --resume SWEEPDIR: run only this sweep point (its folder name), what each executor process does")] string? point = null,
+        [Option("finish"), Hidden] bool finish = false)
     {
         outcome.Ran = true;
         var sets = (set ?? []).Concat(retainLogs is null ? [] : [$"evaluate.retain_logs={Path.GetFullPath(retainLogs)}"]).ToList();
-        return Guard(() => RunCore(pipeline, sets, @out, plugins ?? [], resume, quiet));
+        return Guard(() =>
+        {
+            var execution = Execution(executor, jobs, slurmOption ?? [], slurmScriptOnly, point, finish, resume);
+            return execution == null ? ExitCodes.BadInput : RunCore(pipeline, sets, @out, plugins ?? [], resume, quiet, execution);
+        });
+    }
+
+    /// <summary>Checks the executor options against each other; prints the problem and returns null when they do not fit.</summary>
+    private static SweepExecution? Execution(string? executor, int? jobs, IReadOnlyList<string> slurmOptions, bool scriptOnly, string? point, bool finish, string? resume)
+    {
+        string? problem = null;
+        if (executor != null && !SweepExecution.Executors.Contains(executor, StringComparer.Ordinal))
+            problem = "--executor: " + NameSuggestions.Unknown("executor", executor, SweepExecution.Executors);
+        else if (jobs is < 1)
+            problem = $"--jobs must be at least 1, got {jobs}.";
+        else if (jobs != null && executor == null)
+            problem = "--jobs sets how many sweep points run at once: give it with --executor local or --executor slurm.";
+        else if ((slurmOptions.Count > 0 || scriptOnly) && executor != "slurm")
+            problem = $"{(scriptOnly ? "--slurm-script-only" : "--slurm-option")} is for --executor slurm.";
+        else if ((point != null || finish) && resume == null)
+            problem = $"{(point != null ? "--point" : "--finish")} works on a sweep folder: give it with --resume SWEEPDIR.";
+        else if ((point != null || finish) && executor != null)
+            problem = $"{(point != null ? "--point" : "--finish")} runs in this process; it takes no --executor.";
+        else if (point != null && finish)
+            problem = "--point runs one point and --finish finishes the sweep: give one of them.";
+        if (problem != null)
+        {
+            Console.Error.WriteLine("error: " + problem);
+            return null;
+        }
+        return new SweepExecution(executor, jobs ?? (executor == "local" ? 2 : 0), slurmOptions, scriptOnly, point, finish);
     }
 
     /// <summary>Validates a pipeline.</summary>
@@ -158,7 +194,7 @@ public sealed class Commands(CommandOutcome outcome)
         return root;
     }
 
-    private static int RunCore(string? pipeline, IReadOnlyList<string> sets, string? outRoot, IReadOnlyList<string> plugins, string? resume, bool quiet)
+    private static int RunCore(string? pipeline, IReadOnlyList<string> sets, string? outRoot, IReadOnlyList<string> plugins, string? resume, bool quiet, SweepExecution execution)
     {
         if (resume != null)
         {
@@ -177,18 +213,19 @@ public sealed class Commands(CommandOutcome outcome)
             // A sweep folder keeps the sweep's pipeline (with its sweep: section): resuming it resumes the whole grid.
             var root = PipelineDocument.Load(resolved);
             var original = root["name"] is ConfigScalar { Value: { } n } ? n : "run";
-            return Execute(root, resolved, outRoot, plugins, folder, quiet, resumedName: original);
+            return Execute(root, resolved, outRoot, plugins, folder, quiet, resumedName: original, execution);
         }
         if (pipeline == null)
         {
             Console.Error.WriteLine("error: give a pipeline file (dotnet unlearn run pipelines/quickstart.yaml) or --resume RUNDIR.");
             return ExitCodes.BadInput;
         }
-        return Execute(LoadTree(pipeline, sets), pipeline, outRoot, plugins, null, quiet);
+        return Execute(LoadTree(pipeline, sets), pipeline, outRoot, plugins, null, quiet, execution: execution);
     }
 
-    private static int Execute(ConfigMap root, string pipelineFile, string? outRoot, IReadOnlyList<string> plugins, string? resumeFolder, bool quiet, string? resumedName = null) =>
-        SweepRunner.Run(SweepRunner.Plan(root, pipelineFile, plugins), root, pipelineFile, outRoot, resumeFolder, quiet, resumedName);
+    private static int Execute(ConfigMap root, string pipelineFile, string? outRoot, IReadOnlyList<string> plugins, string? resumeFolder, bool quiet, string? resumedName = null,
+        SweepExecution? execution = null) =>
+        SweepRunner.Run(SweepRunner.Plan(root, pipelineFile, plugins), root, pipelineFile, outRoot, resumeFolder, quiet, resumedName, execution);
 
     /// <summary>Maps exceptions to messages and exit codes: bad input → 2, run failure → 1.</summary>
     public static int Guard(Func<int> body)

@@ -82,6 +82,8 @@ public sealed record PipelineSpec
     public required EvaluateSpec Evaluate { get; init; }
     /// <summary>Report.</summary>
     public required ReportSpec Report { get; init; }
+    /// <summary>Where and with which resources sweep points run on a cluster (the <c>executor</c> section).</summary>
+    public Running.Executors.ExecutorSettings Executor { get; init; } = Running.Executors.ExecutorSettings.None;
     /// <summary>The resolved tree (includes merged, overrides applied).</summary>
     public required ConfigMap Resolved { get; init; }
 }

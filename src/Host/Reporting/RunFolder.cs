@@ -46,16 +46,25 @@ public sealed class RunFolder
 
     /// <summary>Opens an existing run folder to finish it (for --resume, and sweep runs' sub-folders). Files an earlier
     /// attempt finished are kept, not written again (each was written whole, from the same results); temporary files
-    /// of writes that a crash cut short are removed.</summary>
-    public static RunFolder Open(string path)
+    /// of writes that a crash cut short are removed. For a sweep folder (<paramref name="sweep"/>) only its own files and
+    /// charts are cleaned: each point's sub-folder is cleaned by the process that runs that point, under the point's
+    /// lock, since other processes may be writing into other points at the same time.</summary>
+    public static RunFolder Open(string path, bool sweep = false)
     {
         if (!Directory.Exists(path)) throw new DirectoryNotFoundException($"run folder '{path}' does not exist.");
         var folder = new RunFolder(System.IO.Path.GetFullPath(path), keepExisting: true);
         if (!folder.IsCommitted)
-            foreach (var temp in Directory.EnumerateFiles(folder.Path, "*" + TempInfix + "*", SearchOption.AllDirectories))
-                System.IO.File.Delete(temp);
+        {
+            var temps = sweep
+                ? Directory.EnumerateFiles(folder.Path, "*" + TempInfix + "*").Concat(Directory.Exists(folder.File("charts")) ? Directory.EnumerateFiles(folder.File("charts"), "*" + TempInfix + "*") : [])
+                : Directory.EnumerateFiles(folder.Path, "*" + TempInfix + "*", SearchOption.AllDirectories);
+            foreach (var temp in temps.ToList()) System.IO.File.Delete(temp);
+        }
         return folder;
     }
+
+    /// <summary>The lock file a process holds while it runs a sweep point in this folder (not a result file).</summary>
+    public const string PointLock = "running.lock";
 
     /// <summary>True when the folder is finished: its commit marker is written.</summary>
     public bool IsCommitted => Has(CommitMarker);
@@ -65,7 +74,7 @@ public sealed class RunFolder
     {
         var files = Directory.EnumerateFiles(Path, "*", SearchOption.AllDirectories)
             .Select(f => System.IO.Path.GetRelativePath(Path, f).Replace('\\', '/'))
-            .Where(f => f != "run.log" && !f.Contains('/', StringComparison.Ordinal) || f.StartsWith("charts/", StringComparison.Ordinal))
+            .Where(f => f != "run.log" && f != PointLock && !f.Contains('/', StringComparison.Ordinal) || f.StartsWith("charts/", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal)
             .Select(f => new { name = f, bytes = new FileInfo(File(f)).Length });
         Write(CommitMarker, System.Text.Json.JsonSerializer.Serialize(new

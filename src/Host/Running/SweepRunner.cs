@@ -3,6 +3,7 @@ using Unlearn.Host.Cli;
 using Unlearn.Host.Configuration;
 using Unlearn.Host.Plugins;
 using Unlearn.Host.Reporting;
+using Unlearn.Host.Running.Executors;
 
 namespace Unlearn.Host.Running;
 
@@ -19,9 +20,29 @@ public sealed record SweepPlan(IReadOnlyList<(SweepRun Run, RunPlan Plan)> Point
 /// <param name="inner">What failed.</param>
 public sealed class RunFailureException(Exception inner) : Exception(ErrorText.WithoutNativeFrames(inner.Message), inner);
 
+/// <summary>How the points of a sweep are run.</summary>
+/// <param name="Executor">null: one after another in this process; "local": as separate processes of the tool on this
+/// machine; "slurm": as a Slurm job array.</param>
+/// <param name="Jobs">How many points run at once (local), or the array's throttle (slurm; 0: no throttle).</param>
+/// <param name="SlurmOptions">--slurm-option KEY=VALUE values over the pipeline's executor section.</param>
+/// <param name="SlurmScriptOnly">Write the batch scripts into the sweep folder without submitting them.</param>
+/// <param name="Point">Run only this point of the sweep folder (its folder name or label): what an executor starts.</param>
+/// <param name="Finish">Only finish the sweep folder: the comparison of its finished points, and the commit marker when
+/// every point finished (the dependent job of the Slurm executor).</param>
+public sealed record SweepExecution(string? Executor = null, int Jobs = 0, IReadOnlyList<string>? SlurmOptions = null, bool SlurmScriptOnly = false,
+    string? Point = null, bool Finish = false)
+{
+    /// <summary>The executors a sweep can name.</summary>
+    public static readonly string[] Executors = ["local", "slurm"];
+
+    /// <summary>Today's default: every point in this process, one after another.</summary>
+    public static SweepExecution InProcess { get; } = new();
+}
+
 /// <summary>Plans every point of a pipeline before any work, then runs the points one after another into one run
 /// folder (a sweep folder with a sub-folder per point), keeping finished points on resume and writing the sweep's
-/// comparison at the end. Executors that run points elsewhere plug in at <see cref="Run"/>.</summary>
+/// comparison at the end. The executors (<see cref="LocalExecutor"/>, <see cref="SlurmExecutor"/>) run each point as
+/// its own process of the tool (<see cref="SweepExecution.Point"/>) into its sub-folder of the same sweep folder.</summary>
 public static class SweepRunner
 {
     /// <summary>Expands the sweep, binds every point and builds its plan (one plugin registry for all). Every problem is
@@ -43,77 +64,41 @@ public static class SweepRunner
         }
     }
 
-    /// <summary>Runs the plans into a new run folder under <paramref name="outRoot"/>, or into <paramref name="resumeFolder"/>.
-    /// Prints the run folder and returns the exit code.</summary>
-    public static int Run(SweepPlan plan, ConfigMap root, string pipelineFile, string? outRoot, string? resumeFolder, bool quiet, string? resumedName = null)
+    /// <summary>Runs the plans into a new run folder under <paramref name="outRoot"/>, or into <paramref name="resumeFolder"/>,
+    /// in this process or through an executor (<paramref name="execution"/>). Prints the run folder and returns the exit code.</summary>
+    public static int Run(SweepPlan plan, ConfigMap root, string pipelineFile, string? outRoot, string? resumeFolder, bool quiet, string? resumedName = null,
+        SweepExecution? execution = null)
     {
         ArgumentNullException.ThrowIfNull(plan);
+        execution ??= SweepExecution.InProcess;
         using var log = new RunLog(quiet: quiet);
-        using var cts = new CancellationTokenSource();
-        var cache = new StageCache(Path.Combine(HostPaths.CacheRoot, "stages"), log.Info, cts.Token);
+        using var signals = new StopSignals(log);
+        var cache = new StageCache(Path.Combine(HostPaths.CacheRoot, "stages"), log.Info, signals.Token);
         foreach (var problem in plan.Registry.Problems) log.Info($"warning: plugin skipped: {problem}");
-        var name = resumedName ?? plan.Points[0].Plan.Spec.Name;
-        var folder = resumeFolder != null ? RunFolder.Open(resumeFolder) : RunFolder.CreateNew(Path.GetFullPath(outRoot ?? "runs"), name, DateTime.Now);
-        log.AttachFile(folder.File("run.log"));
-        log.Info($"run folder: {folder.Path}");
         var sweep = plan.IsSweep;
+        if (execution.Point != null) return RunOnePoint(plan, resumeFolder!, execution.Point, cache, log, signals.Token);
+        if (execution.Executor != null && !sweep)
+            throw new InputException($"--executor {execution.Executor} runs the points of a sweep, and this pipeline has no sweep: section; run it without --executor.");
+        var slurm = execution.Executor == "slurm" ? SlurmExecutor.Settings(plan, execution) : null;
+        var name = resumedName ?? plan.Points[0].Plan.Spec.Name;
+        var folder = resumeFolder != null ? RunFolder.Open(resumeFolder, sweep) : RunFolder.CreateNew(Path.GetFullPath(outRoot ?? "runs"), name, DateTime.Now);
+        log.AttachFile(folder.File("run.log"));
+        if (execution.Finish) return Finish(folder, plan, log, FailedPoints(folder, plan, log));
+        log.Info($"run folder: {folder.Path}");
         if (sweep && !folder.Has("pipeline.yaml"))
         {
             PipelineBinder.MakePathsAbsolute(root, pipelineFile);
             folder.Write("pipeline.yaml", PipelineDocument.ToYaml(root));
         }
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            if (cts.IsCancellationRequested) return; // a second Ctrl-C ends the process
-            e.Cancel = true;
-            log.Info("interrupt received: stopping after the current step (finished stages are kept)...");
-            cts.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
-        // SIGTERM (a scheduler ending the job) stops the run the same way, keeping finished stages and checkpoints.
-        using var onTerminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
-        {
-            context.Cancel = true;
-            if (!cts.IsCancellationRequested) { log.Info("termination signal: stopping after the current step..."); cts.Cancel(); }
-        });
+        if (slurm != null && SlurmExecutor.Submit(plan, folder, execution, slurm, log) is var submitted and >= 0) return submitted;
         var failures = 0;
         try
         {
-            foreach (var (run, point) in plan.Points)
-            {
-                var spec = point.Spec;
-                var sub = run.FolderName.Length == 0 ? folder : SubFolder(folder, run.FolderName);
-                if (sub.IsCommitted) { log.Info($"{(run.Label.Length > 0 ? run.Label : "run")}: already finished, skipped"); continue; }
-                ResultWriter.WritePipeline(sub, spec);
-                if (ResultWriter.ReadStored(sub) is { } stored)
-                {
-                    log.Info($"{(run.Label.Length > 0 ? run.Label + ": " : "")}results are in {ResultWriter.ResultFile}; writing the report files it is missing");
-                    ResultWriter.WriteAll(sub, spec, stored.Result, stored.Started, stored.Seconds);
-                    failures += Failed(stored.Result, log);
-                    continue;
-                }
-                var started = DateTime.Now;
-                var clock = System.Diagnostics.Stopwatch.StartNew();
-                try
-                {
-                    if (run.Label.Length > 0) log.Info($"sweep run {run.Label}");
-                    var result = log.WithProgress(() => new ExperimentRunner(cache, log).Run(point, run.Label, sub.File("models"), cts.Token));
-                    ResultWriter.WriteAll(sub, spec, result, started, clock.Elapsed.TotalSeconds);
-                    failures += Failed(result, log);
-                }
-                catch (Exception e) when (e is not (OperationCanceledException or PipelineException or DataFileException or InputException or Unlearn.Plugins.CalibrationException) && !sweep)
-                {
-                    // Not bad input: the plan was checked before any work, so what fails while running is a run failure
-                    // (exit 1) whatever its exception type (a cache file that vanished is no fault of the pipeline).
-                    throw new RunFailureException(e);
-                }
-                catch (Exception e) when (sweep && e is not OperationCanceledException)
-                {
-                    failures++;
-                    log.Info($"sweep run {run.Label} failed: {ErrorText.WithoutNativeFrames(e.Message)}");
-                    sub.Write("error.txt", e.ToString());
-                }
-            }
+            if (slurm != null) failures = FailedPoints(folder, plan, log); // nothing was left to submit
+            else if (execution.Executor == "local") failures = LocalExecutor.Run(plan, folder, execution.Jobs, log, signals.Token);
+            else
+                foreach (var (run, point) in plan.Points)
+                    failures += RunPoint(run, point, folder, cache, log, signals.Token, sweep);
         }
         catch (OperationCanceledException)
         {
@@ -121,7 +106,115 @@ public static class SweepRunner
             Console.Out.WriteLine(folder.Path);
             return ExitCodes.Interrupted;
         }
-        finally { Console.CancelKeyPress -= onCancel; }
+        return Finish(folder, plan, log, failures);
+    }
+
+    /// <summary>Runs one point of a sweep folder into its sub-folder, logging into the sub-folder's run.log: what each
+    /// process of an executor does. Prints the point's folder.</summary>
+    private static int RunOnePoint(SweepPlan plan, string sweepFolder, string point, StageCache cache, RunLog log, CancellationToken token)
+    {
+        if (!plan.IsSweep) throw new InputException($"--point runs one point of a sweep folder, but {sweepFolder} holds a plain run (its pipeline has no sweep: section).");
+        var match = plan.Points.FirstOrDefault(p => p.Run.FolderName == point || p.Run.Label == point);
+        if (match.Plan == null)
+            throw new InputException($"--point: {NameSuggestions.Unknown("sweep point", point, plan.Points.Select(p => p.Run.FolderName).ToList())}");
+        var folder = RunFolder.Open(sweepFolder, sweep: true);
+        var sub = folder.File(match.Run.FolderName);
+        Directory.CreateDirectory(sub);
+        log.AttachFile(Path.Combine(sub, "run.log"));
+        try
+        {
+            var failed = RunPoint(match.Run, match.Plan, folder, cache, log, token, sweep: true);
+            Console.Out.WriteLine(sub);
+            return failed == 0 ? ExitCodes.Success : ExitCodes.RunFailure;
+        }
+        catch (OperationCanceledException)
+        {
+            log.Info($"interrupted. Resume with: dotnet unlearn run --resume {folder.Path}");
+            Console.Out.WriteLine(sub);
+            return ExitCodes.Interrupted;
+        }
+    }
+
+    /// <summary>Runs one point (the whole run when the pipeline has no sweep) into its folder; returns 1 when it failed.
+    /// It runs under the lock of its folder, so no two processes run it at once and <c>status</c> sees it running.</summary>
+    private static int RunPoint(SweepRun run, RunPlan point, RunFolder folder, StageCache cache, RunLog log, CancellationToken token, bool sweep)
+    {
+        var name = run.Label.Length > 0 ? run.Label : "run";
+        var path = run.FolderName.Length == 0 ? folder.Path : folder.File(run.FolderName);
+        Directory.CreateDirectory(path);
+        using var held = PointLock.TryTake(path);
+        if (held == null)
+        {
+            log.Error($"{(run.Label.Length > 0 ? "sweep run " : "")}{name}: another process is running it now (it holds {Path.Combine(path, RunFolder.PointLock)}); not started");
+            return 1;
+        }
+        try { return RunLocked(run, point, run.FolderName.Length == 0 ? folder : RunFolder.Open(path), cache, log, token, sweep); }
+        finally
+        {
+            // A finished folder needs no lock any more (a process that opened it before finds the folder committed).
+            if (File.Exists(Path.Combine(path, RunFolder.CommitMarker))) File.Delete(Path.Combine(path, RunFolder.PointLock));
+        }
+    }
+
+    private static int RunLocked(SweepRun run, RunPlan point, RunFolder sub, StageCache cache, RunLog log, CancellationToken token, bool sweep)
+    {
+        var spec = point.Spec;
+        var name = run.Label.Length > 0 ? run.Label : "run";
+        if (sub.IsCommitted) { log.Info($"{name}: already finished, skipped"); return 0; }
+        ResultWriter.WritePipeline(sub, spec);
+        if (ResultWriter.ReadStored(sub) is { } stored)
+        {
+            log.Info($"{(run.Label.Length > 0 ? run.Label + ": " : "")}results are in {ResultWriter.ResultFile}; writing the report files it is missing");
+            ResultWriter.WriteAll(sub, spec, stored.Result, stored.Started, stored.Seconds);
+            return Failed(stored.Result, log);
+        }
+        var started = DateTime.Now;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            if (run.Label.Length > 0) log.Info($"sweep run {run.Label}");
+            var result = log.WithProgress(() => new ExperimentRunner(cache, log).Run(point, run.Label, sub.File("models"), token));
+            ResultWriter.WriteAll(sub, spec, result, started, clock.Elapsed.TotalSeconds);
+            return Failed(result, log);
+        }
+        catch (Exception e) when (e is not (OperationCanceledException or PipelineException or DataFileException or InputException or Unlearn.Plugins.CalibrationException) && !sweep)
+        {
+            // Not bad input: the plan was checked before any work, so what fails while running is a run failure
+            // (exit 1) whatever its exception type (a cache file that vanished is no fault of the pipeline).
+            throw new RunFailureException(e);
+        }
+        catch (Exception e) when (sweep && e is not OperationCanceledException)
+        {
+            log.Error($"sweep run {run.Label} failed: {ErrorText.WithoutNativeFrames(e.Message)}");
+            sub.Write("error.txt", e.ToString());
+            return 1;
+        }
+    }
+
+    /// <summary>How many points of a sweep folder did not finish, or finished with a failed run (for the finish step of
+    /// an executor, which did not see the points run).</summary>
+    private static int FailedPoints(RunFolder folder, SweepPlan plan, RunLog log)
+    {
+        var failures = 0;
+        foreach (var (run, _) in plan.Points.Where(p => p.Run.FolderName.Length > 0))
+        {
+            var sub = folder.File(run.FolderName);
+            if (!File.Exists(Path.Combine(sub, RunFolder.CommitMarker)))
+            {
+                failures++;
+                log.Error($"sweep run {run.Label}: not finished ({(File.Exists(Path.Combine(sub, "error.txt")) ? "it failed, see its error.txt" : "see its run.log")})");
+            }
+            else if (ResultWriter.ReadStored(RunFolder.Open(sub)) is { Result.Failure: not null } stored) failures += Failed(stored.Result, log);
+        }
+        return failures;
+    }
+
+    /// <summary>The end of a run or sweep: the sweep's comparison, the sweep folder committed when no point failed, the
+    /// folder printed; returns the exit code.</summary>
+    private static int Finish(RunFolder folder, SweepPlan plan, RunLog log, int failures)
+    {
+        var sweep = plan.IsSweep;
+        if (sweep && failures == 0 && !folder.IsCommitted) RemovePartialComparison(folder, log);
         if (sweep && WriteSweepComparison(folder, plan.Points[0].Plan.Spec.Report, log) is { } comparison)
             log.Info($"report: {comparison} (and report.md in each run's folder)");
         else log.Info($"report: {folder.File(sweep ? "" : "report.md")}");
@@ -136,6 +229,17 @@ public static class SweepRunner
         if (result.Failure == null) return 0;
         log.Error($"error: {(result.SweepLabel.Length > 0 ? $"sweep run {result.SweepLabel}: " : "")}{result.Failure}. The report holds what finished.");
         return 1;
+    }
+
+    /// <summary>When every point of an unfinished sweep folder has finished now, a comparison an earlier attempt wrote
+    /// over fewer points (a point had failed or was killed) is no result of the sweep: it is removed, so the comparison
+    /// written next covers every point. A committed sweep folder is never changed.</summary>
+    private static void RemovePartialComparison(RunFolder folder, RunLog log)
+    {
+        if (!folder.Has(ComparisonReport.MarkdownFile)) return;
+        log.Info("compare: every point has finished now: the comparison of an earlier attempt is written again over all of them");
+        foreach (var file in new[] { ComparisonReport.MarkdownFile, ComparisonReport.CsvFile, Charts.ComparisonFile })
+            if (folder.Has(file)) File.Delete(folder.File(file));
     }
 
     /// <summary>At the end of a sweep: the comparison table of its finished runs (as <c>dotnet unlearn compare</c>
@@ -161,12 +265,5 @@ public static class SweepRunner
         }
         foreach (var w in warnings) log.Info("compare: " + w);
         return folder.File(ComparisonReport.MarkdownFile);
-    }
-
-    private static RunFolder SubFolder(RunFolder parent, string name)
-    {
-        var path = parent.File(name);
-        Directory.CreateDirectory(path);
-        return RunFolder.Open(path);
     }
 }
