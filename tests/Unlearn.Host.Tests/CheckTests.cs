@@ -256,7 +256,7 @@ public sealed class CheckTests(DeterministicRunsFixture runs) : IClassFixture<De
     public void AnUncommittedRunFolderExitsTwo()
     {
         var copy = Path.Combine(_files.Dir, "unfinished");
-        CopyFolder(runs.First, copy);
+        TestPaths.CopyFolder(runs.First, copy);
         File.Delete(Path.Combine(copy, RunFolder.CommitMarker));
         var file = _files.Write("ok.yaml", "expect:\n  original.forget.es: \">= 0\"\n");
         Assert.Equal(ExitCodes.Success, Check(runs.First, file).Exit);
@@ -270,8 +270,8 @@ public sealed class CheckTests(DeterministicRunsFixture runs) : IClassFixture<De
     public void SweepRunsGetTheCommonExpectationsAndTheirOwnSection()
     {
         var sweep = Path.Combine(_files.Dir, "sweep");
-        CopyFolder(runs.First, Path.Combine(sweep, "lr-1e-4"));
-        CopyFolder(runs.Second, Path.Combine(sweep, "lr-3e-4"));
+        TestPaths.CopyFolder(runs.First, Path.Combine(sweep, "lr-1e-4"));
+        TestPaths.CopyFolder(runs.Second, Path.Combine(sweep, "lr-3e-4"));
         var file = _files.Write("sweep.yaml", """
             expect:
               original.forget.es: ">= 0"
@@ -315,15 +315,5 @@ public sealed class CheckTests(DeterministicRunsFixture runs) : IClassFixture<De
         Assert.Equal(5, entries.Count);
         Assert.All(entries.SelectMany(e => e.Conditions), c => Assert.IsType<Bar>(c));
         Assert.Contains(entries, e => e.Key == new MetricKey("unlearned", "forget", "probability"));
-    }
-
-    private static void CopyFolder(string from, string to)
-    {
-        foreach (var f in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
-        {
-            var target = Path.Combine(to, Path.GetRelativePath(from, f));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(f, target);
-        }
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Unlearn.Host.Cli;
 using Unlearn.Host.Configuration;
 using Unlearn.Host.Plugins;
+using Unlearn.Host.Running;
 using Unlearn.Plugins;
 using Unlearn.Tests;
 
@@ -182,6 +183,9 @@ public sealed class CliTests : IDisposable
         Assert.Equal(ExitCodes.BadInput, Commands.Guard(() => throw new PluginException("plugin.dll: broken")));
         Assert.Equal(ExitCodes.BadInput, Commands.Guard(() => throw new CalibrationException("even the original misses the bar")));
         Assert.Equal(ExitCodes.BadInput, Commands.Guard(() => throw new FileNotFoundException("missing")));
+        Assert.Equal(ExitCodes.BadInput, Commands.Guard(() => throw new Unlearn.Text.TokenizerException("tokenizer.json: unknown model type")));
         Assert.Equal(ExitCodes.RunFailure, Commands.Guard(() => throw new InvalidOperationException("diverged")));
+        // A framework file error is bad input while planning, a run failure once the plan runs (the sweep runner wraps it).
+        Assert.Equal(ExitCodes.RunFailure, Commands.Guard(() => throw new RunFailureException(new FileNotFoundException("a cached stage vanished"))));
     }
 }

@@ -231,6 +231,38 @@ public sealed class EndToEndTests(TinyRunFixture fixture) : IClassFixture<TinyRu
     }
 
     [Fact]
+    public void ADamagedCachedStageFoundWhileRunningIsARunFailureNamingItsFile()
+    {
+        // The plan is checked before any work; a cached stage whose weights were cut short (a disk that filled while
+        // another process wrote it by hand, a copy that broke) is found when the run loads it. The framework error it
+        // raises (InvalidDataException, which is bad input while planning) is then a run failure: exit 1, naming the file.
+        var cache = Path.Combine(fixture.Root, "damaged-cache");
+        TestPaths.CopyFolder(fixture.Cache, cache);
+        // Every cached unlearned model (the other tests of this class add theirs to the cache), so the tiny run's is one.
+        var damaged = Directory.EnumerateFiles(Path.Combine(cache, "stages", "unlearned"), "model.safetensors", SearchOption.AllDirectories).ToList();
+        foreach (var weights in damaged)
+            using (var file = File.OpenWrite(weights)) file.SetLength(2000);
+        foreach (var derived in new[] { "calibrations", "evaluations" }) Directory.Delete(Path.Combine(cache, "stages", derived), recursive: true);
+
+        var failed = ToolProcess.Run(cache, "run", HostTestPaths.Pipeline("tiny.yaml"), "--out", Path.Combine(fixture.Root, "damaged-runs"), "--quiet");
+        Assert.True(failed.ExitCode == ExitCodes.RunFailure, failed.ToString());
+        Assert.Contains("error: the run failed: InvalidDataException: ", failed.StdErr);
+        Assert.Contains(damaged, weights => failed.StdErr.Contains(weights, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ResumingAFolderWhoseResultFileWasChangedIsBadInputNamingTheFile()
+    {
+        var folder = HalfWrittenCopy("result-edited", "report.md");
+        File.WriteAllText(Path.Combine(folder, "result.json"), "{\"Result\": [");
+        var refused = ToolProcess.Run(fixture.Cache, "run", "--resume", folder);
+        Assert.True(refused.ExitCode == ExitCodes.BadInput, refused.ToString());
+        Assert.Contains($"{Path.Combine(folder, "result.json")} is not a readable result file", refused.StdErr);
+        Assert.Contains("move the run folder aside", refused.StdErr);
+        Assert.False(File.Exists(Path.Combine(folder, "complete.json")));
+    }
+
+    [Fact]
     public void FailedReportWriteExitsOneAndResumeFinishesTheFolder()
     {
         // A folder where items.csv cannot be written (a directory takes its name): the write fails as on a full disk.

@@ -231,7 +231,7 @@ public sealed class Commands(CommandOutcome outcome)
     public static int Guard(Func<int> body)
     {
         try { return body(); }
-        catch (Exception e) when (IsBadInput(e))
+        catch (Exception e) when (InputErrors.IsBadInput(e))
         {
             Console.Error.WriteLine("error: " + e.Message);
             return ExitCodes.BadInput;
@@ -244,7 +244,4 @@ public sealed class Commands(CommandOutcome outcome)
             return ExitCodes.RunFailure;
         }
     }
-
-    private static bool IsBadInput(Exception e) => e is PipelineException or DataFileException or PluginException or Unlearn.Text.TokenizerException
-        or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or CalibrationException or InputException;
 }

@@ -1,4 +1,4 @@
-using Unlearn.Host.Configuration;
+using Unlearn.Host.Running;
 using Unlearn.Plugins;
 
 namespace Unlearn.Host.Plugins;
@@ -17,7 +17,7 @@ public static class PluginCall
         ArgumentNullException.ThrowIfNull(plugin);
         ArgumentNullException.ThrowIfNull(body);
         try { return body(); }
-        catch (Exception e) when (e is not (OperationCanceledException or PluginFailedException or PipelineException or CalibrationException))
+        catch (Exception e) when (e is not (OperationCanceledException or PluginFailedException) && !InputErrors.IsNamed(e))
         {
             throw new PluginFailedException(
                 $"the {PluginRegistry.KindWord(plugin.Kind)} '{plugin.Name}' ({plugin.Assembly.Path}) failed in {call}: {e.GetType().Name}: {ErrorText.WithoutNativeFrames(e.Message)}", e);

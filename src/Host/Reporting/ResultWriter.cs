@@ -46,11 +46,11 @@ public static class ResultWriter
         try
         {
             return JsonSerializer.Deserialize<StoredResult>(File.ReadAllText(folder.File(ResultFile)), Unlearn.Training.AtomicFile.Json)
-                ?? throw new InvalidDataException("it holds null");
+                ?? throw new JsonException("it holds null");
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{folder.File(ResultFile)} is not a readable result file ({e.Message}). It was written whole, so it was changed afterwards; move the run folder aside and run the pipeline again.", e);
+            throw new InputException($"{folder.File(ResultFile)} is not a readable result file ({e.Message}). It was written whole, so it was changed afterwards; move the run folder aside and run the pipeline again.", e);
         }
     }
 

@@ -16,10 +16,6 @@ public sealed record SweepPlan(IReadOnlyList<(SweepRun Run, RunPlan Plan)> Point
     public bool IsSweep => Points.Any(p => p.Run.FolderName.Length > 0);
 }
 
-/// <summary>A run failed while running (after its plan was checked): exit code 1, whatever the underlying exception.</summary>
-/// <param name="inner">What failed.</param>
-public sealed class RunFailureException(Exception inner) : Exception(ErrorText.WithoutNativeFrames(inner.Message), inner);
-
 /// <summary>How the points of a sweep are run.</summary>
 /// <param name="Executor">null: one after another in this process; "local": as separate processes of the tool on this
 /// machine; "slurm": as a Slurm job array.</param>
@@ -161,23 +157,23 @@ public static class SweepRunner
         var spec = point.Spec;
         var name = run.Label.Length > 0 ? run.Label : "run";
         if (sub.IsCommitted) { log.Info($"{name}: already finished, skipped"); return 0; }
-        ResultWriter.WritePipeline(sub, spec);
-        if (ResultWriter.ReadStored(sub) is { } stored)
-        {
-            log.Info($"{(run.Label.Length > 0 ? run.Label + ": " : "")}results are in {ResultWriter.ResultFile}; writing the report files it is missing");
-            ResultWriter.WriteAll(sub, spec, stored.Result, stored.Started, stored.Seconds);
-            return Failed(stored.Result, log);
-        }
         var started = DateTime.Now;
         var clock = System.Diagnostics.Stopwatch.StartNew();
         try
         {
+            ResultWriter.WritePipeline(sub, spec);
+            if (ResultWriter.ReadStored(sub) is { } stored)
+            {
+                log.Info($"{(run.Label.Length > 0 ? run.Label + ": " : "")}results are in {ResultWriter.ResultFile}; writing the report files it is missing");
+                ResultWriter.WriteAll(sub, spec, stored.Result, stored.Started, stored.Seconds);
+                return Failed(stored.Result, log);
+            }
             if (run.Label.Length > 0) log.Info($"sweep run {run.Label}");
             var result = log.WithProgress(() => new ExperimentRunner(cache, log).Run(point, run.Label, sub.File("models"), token));
             ResultWriter.WriteAll(sub, spec, result, started, clock.Elapsed.TotalSeconds);
             return Failed(result, log);
         }
-        catch (Exception e) when (e is not (OperationCanceledException or PipelineException or DataFileException or InputException or Unlearn.Plugins.CalibrationException) && !sweep)
+        catch (Exception e) when (e is not OperationCanceledException && !InputErrors.IsNamed(e) && !sweep)
         {
             // Not bad input: the plan was checked before any work, so what fails while running is a run failure
             // (exit 1) whatever its exception type (a cache file that vanished is no fault of the pipeline).
