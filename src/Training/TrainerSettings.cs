@@ -56,8 +56,10 @@ public sealed class TrainerSettings : IValidatableOptions
     /// <summary>AdamW ε.</summary>
     [Description("AdamW epsilon.")] public double Epsilon { get; init; } = 1e-8;
 
-    /// <summary>Batch sequences of similar length together (less padding); the batch order stays seeded and random.</summary>
-    [Description("Batch sequences of similar length together (less padding); the batch order stays seeded and random.")] public bool GroupByLength { get; init; } = true;
+    /// <summary>Batch sequences of similar length together (less padding); the batch order stays seeded and random. Off by
+    /// default, as in Hugging Face's Trainer: on a split smaller than one window of batches every epoch repeats the same
+    /// length-sorted batches, and the built-in world's target model then learns far less in the same steps.</summary>
+    [Description("Batch sequences of similar length together (less padding, faster; on small splits each epoch repeats the same batches, which can slow learning); the batch order stays seeded and random.")] public bool GroupByLength { get; init; }
 
     /// <summary>Write a resumable checkpoint every this many steps (0 = only at the end).</summary>
     [Description("Write a resumable checkpoint every this many steps (0 = never during training).")] public int CheckpointEvery { get; init; } = 0;
