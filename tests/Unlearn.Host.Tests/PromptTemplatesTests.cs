@@ -15,6 +15,8 @@ public sealed class PromptTemplatesTests : IDisposable
 
     private static ModelSpec Model(string template, string? system = null) => new(null, "tiny", null, template, 64, system);
 
+    private static PromptTemplate Resolve(ModelSpec model, string? folder) => PromptTemplates.Resolve(model.Template, model.SystemPrompt, folder);
+
     private PipelineSpec Bind(string yaml)
     {
         var path = _files.Write("p.yaml", yaml);
@@ -26,10 +28,10 @@ public sealed class PromptTemplatesTests : IDisposable
     {
         var spec = Bind("name: p\n");
         Assert.Equal(PromptTemplates.Auto, spec.Model.Template);
-        Assert.Same(PromptTemplate.Default, PromptTemplates.Resolve(spec.Model, null));
+        Assert.Same(PromptTemplate.Default, Resolve(spec.Model, null));
         var folder = Path.Combine(_files.Dir, "plain-model");
         Directory.CreateDirectory(folder);
-        Assert.Same(PromptTemplate.Default, PromptTemplates.Resolve(spec.Model, folder));
+        Assert.Same(PromptTemplate.Default, Resolve(spec.Model, folder));
     }
 
     [Fact]
@@ -40,7 +42,7 @@ public sealed class PromptTemplatesTests : IDisposable
         var folder = Path.Combine(_files.Dir, "chat-model");
         foreach (var mode in new[] { PromptTemplates.Auto, PromptTemplates.Chat })
         {
-            var template = PromptTemplates.Resolve(Model(mode, "Be brief."), folder);
+            var template = Resolve(Model(mode, "Be brief."), folder);
             Assert.NotNull(template.Chat);
             Assert.Equal("<|system|>Be brief.\n<|user|>Who?\n<|assistant|>", template.FormatPrompt("Who?"));
             Assert.Equal("Me.", template.FormatAnswer("Me."));
@@ -48,10 +50,10 @@ public sealed class PromptTemplatesTests : IDisposable
             Assert.Contains("Be brief.", template.Text);
         }
         // A different system prompt is a different template (and so a different stage key).
-        Assert.NotEqual(PromptTemplates.Resolve(Model(PromptTemplates.Auto, "Be brief."), folder).Text,
-                        PromptTemplates.Resolve(Model(PromptTemplates.Auto), folder).Text);
+        Assert.NotEqual(Resolve(Model(PromptTemplates.Auto, "Be brief."), folder).Text,
+                        Resolve(Model(PromptTemplates.Auto), folder).Text);
         // A text template ignores the folder's chat template.
-        Assert.Equal("Q: Who?\nA:", PromptTemplates.Resolve(Model("Q: {question}\nA: {answer}"), folder).FormatPrompt("Who?"));
+        Assert.Equal("Q: Who?\nA:", Resolve(Model("Q: {question}\nA: {answer}"), folder).FormatPrompt("Who?"));
     }
 
     [Fact]
@@ -59,7 +61,7 @@ public sealed class PromptTemplatesTests : IDisposable
     {
         var folder = Path.Combine(_files.Dir, "plain");
         Directory.CreateDirectory(folder);
-        var e = Assert.Throws<PipelineException>(() => PromptTemplates.Resolve(Model(PromptTemplates.Chat), folder));
+        var e = Assert.Throws<PromptTemplateException>(() => Resolve(Model(PromptTemplates.Chat), folder));
         Assert.Contains("model.template", e.Message);
         Assert.Contains(folder, e.Message);
         Assert.Contains("chat_template.jinja", e.Message);
@@ -69,12 +71,12 @@ public sealed class PromptTemplatesTests : IDisposable
     public void ABrokenChatTemplateIsAnErrorNamingTheFileAndLine()
     {
         var path = _files.Write("broken/chat_template.jinja", "{% for m in messages %}\n{{ m['content'] }\n");
-        var e = Assert.Throws<PipelineException>(() => PromptTemplates.Resolve(Model(PromptTemplates.Auto), Path.GetDirectoryName(path)));
+        var e = Assert.Throws<PromptTemplateException>(() => Resolve(Model(PromptTemplates.Auto), Path.GetDirectoryName(path)));
         Assert.Contains(path + ":", e.Message);
         Assert.Contains("Fix the chat template, or set model.template to a text template", e.Message);
 
         var raising = _files.Write("raising/chat_template.jinja", "{% if messages[0]['role'] == 'user' %}{{ raise_exception('a system message must come first') }}{% endif %}");
-        var r = Assert.Throws<PipelineException>(() => PromptTemplates.Resolve(Model(PromptTemplates.Auto), Path.GetDirectoryName(raising)));
+        var r = Assert.Throws<PromptTemplateException>(() => Resolve(Model(PromptTemplates.Auto), Path.GetDirectoryName(raising)));
         Assert.Contains("a system message must come first", r.Message);
     }
 
@@ -97,7 +99,7 @@ public sealed class PromptTemplatesTests : IDisposable
         _files.Write("broken-config/chat_template.jinja", Template);
         _files.Write("broken-config/config.json", "{\"model_type\": \"llama\",");
         var folder = Path.Combine(_files.Dir, "broken-config");
-        var e = Assert.Throws<PipelineException>(() => PromptTemplates.Resolve(Model(PromptTemplates.Auto), folder));
+        var e = Assert.Throws<PromptTemplateException>(() => Resolve(Model(PromptTemplates.Auto), folder));
         Assert.Contains(Path.Combine(folder, "config.json"), e.Message);
         Assert.Contains("model.path", e.Message);
         Assert.DoesNotContain("chat template", e.Message);

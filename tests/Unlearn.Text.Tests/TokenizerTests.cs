@@ -144,6 +144,14 @@ public sealed class TokenizerTests : IDisposable
     }
 
     [Fact]
+    public void World_vocabulary_stays_small()
+    {
+        var world = SyntheticWorld.Generate(new WorldSettings());
+        var vocabulary = CompactVocabulary.BuildForQa(world.Splits.Values.SelectMany(s => s.Items));
+        Assert.InRange(vocabulary.Count, 200, 2500);
+    }
+
+    [Fact]
     public void Compact_vocabulary_is_saved_in_the_model_folder_and_picked_up_by_load()
     {
         var world = SyntheticWorld.Generate(new WorldSettings());

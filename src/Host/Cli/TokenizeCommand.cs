@@ -46,7 +46,7 @@ public sealed class TokenizeCommand(CommandOutcome outcome)
                 return ExitCodes.Success;
             }
             var spec = new ModelSpec(dir, "model folder", null, template, maxLength, systemPrompt);
-            var encoder = new BatchEncoder(tokenizer, PromptTemplates.Resolve(spec, dir), maxLength);
+            var encoder = new BatchEncoder(tokenizer, PromptTemplates.Resolve(spec.Template, spec.SystemPrompt, dir), maxLength);
             var pairs = text is not null ? [(text, answer!)] : ReadField(file!, "question").Zip(ReadField(file!, "answer")).ToList();
             foreach (var (question, reply) in pairs) PrintPair(tokenizer, encoder, question, reply, json);
             return ExitCodes.Success;

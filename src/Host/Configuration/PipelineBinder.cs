@@ -1,10 +1,11 @@
 using System.Globalization;
+using Unlearn.Text;
 using Unlearn.Training;
 
 namespace Unlearn.Host.Configuration;
 
 /// <summary>Turns a resolved pipeline tree into a <see cref="PipelineSpec"/>, checking every section.
-/// Plugin names and options are checked later against the plugin registry (<see cref="Running.PipelineValidator"/>).</summary>
+/// Plugin names and options are checked later against the plugin registry (<see cref="Running.RunPlanner"/>).</summary>
 public static class PipelineBinder
 {
     /// <summary>Top-level sections in file order.</summary>

@@ -21,10 +21,11 @@ public sealed class RunFailureException(Exception inner) : Exception(ErrorText.W
 /// <summary>The one rule for which errors are the user's input (exit 2) and which are run failures (exit 1).</summary>
 public static class InputErrors
 {
-    /// <summary>The tool's own errors about what a user gave (pipeline, data file, model folder, plugin, tokenizer, a
-    /// retain bar no model meets): each names the file, the place and the fix, and is bad input wherever it is raised.</summary>
+    /// <summary>The tool's own errors about what a user gave (pipeline, data file, model folder, plugin, tokenizer, prompt
+    /// template, a retain bar no model meets): each names the file, the place and the fix, and is bad input wherever it is raised.</summary>
     public static bool IsNamed(Exception e) =>
-        e is PipelineException or DataFileException or InputException or PluginException or TokenizerException or CalibrationException;
+        e is PipelineException or DataFileException or InputException or PluginException or TokenizerException or PromptTemplateException
+            or CalibrationException;
 
     /// <summary>Bad input at the command: a named input error, or a framework file error (missing file, unreadable
     /// format) raised before any work started. Once a plan runs, the sweep runner wraps every other error in a

@@ -81,7 +81,7 @@ public sealed class RunPlanner(PluginRegistry registry)
         var metrics = spec.Evaluate.Metrics.Select(m => new MetricPlan(m, Resolve(PluginKind.Metric, m.Plugin))).ToList();
         Check(spec, controls, calibrator, metrics);
         // Resolved before any training, so a broken chat template stops the run at once.
-        var template = PromptTemplates.Resolve(spec.Model, spec.Model.Path);
+        var template = PromptTemplates.Resolve(spec.Model.Template, spec.Model.SystemPrompt, spec.Model.Path);
         var stages = new List<IStage> { new DataStage(), new LearnStage() };
         if (method != null) stages.Add(new UnlearnStage());
         if (method != null && calibrator != null) stages.Add(new CalibrateStage());

@@ -2,7 +2,7 @@ using Unlearn.Data;
 using Unlearn.Plugins;
 using Unlearn.Tests;
 
-namespace Unlearn.Text.Tests;
+namespace Unlearn.Data.Tests;
 
 public sealed class TofuReaderTests : IDisposable
 {

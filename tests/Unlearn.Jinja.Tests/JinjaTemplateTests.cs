@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Unlearn.Text.Jinja;
 
-namespace Unlearn.Text.Tests;
+namespace Unlearn.Jinja.Tests;
 
 /// <summary><see cref="JinjaTemplate"/> against Python's jinja2 in Hugging Face's chat-template environment:
 /// Fixtures/jinja/jinja_fixtures.json holds what jinja2 rendered (or raised) for chat templates written in the

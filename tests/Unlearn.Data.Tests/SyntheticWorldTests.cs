@@ -1,7 +1,7 @@
 using Unlearn.Data;
 using Unlearn.Tests;
 
-namespace Unlearn.Text.Tests;
+namespace Unlearn.Data.Tests;
 
 public class SyntheticWorldTests
 {
@@ -158,13 +158,5 @@ public class SyntheticWorldTests
         Assert.Contains("authors must be between 2", ex.Message);
         Assert.Contains("holdout_authors", Assert.Single(new WorldSettings(HoldoutAuthors: 0).Validate()));
         Assert.Empty(new WorldSettings().Validate());
-    }
-
-    [Fact]
-    public void World_vocabulary_stays_small()
-    {
-        var world = SyntheticWorld.Generate(new WorldSettings());
-        var vocabulary = CompactVocabulary.BuildForQa(world.Splits.Values.SelectMany(s => s.Items));
-        Assert.InRange(vocabulary.Count, 200, 2500);
     }
 }
