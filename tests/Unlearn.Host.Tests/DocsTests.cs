@@ -13,6 +13,23 @@ public sealed class DocsTests : IDisposable
     public void Dispose() => _files.Dispose();
 
     [Fact]
+    public void PipelinesPageGivesEachTrainerSectionsDefaultsAndEveryTrainerSetting()
+    {
+        var page = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "docs", "pipelines.md")).ReplaceLineEndings("\n");
+        Assert.Contains($"| `base` | trainer, `{TrainerDefaults.Describe(TrainerDefaults.LearnBase)}` (others as below) |", page);
+        Assert.Contains($"| `target` | trainer, `{TrainerDefaults.Describe(TrainerDefaults.LearnTarget)}` (others as below) |", page);
+        Assert.Contains($"| `trainer` | `{TrainerDefaults.Describe(TrainerDefaults.Unlearn)}` (others as below) |", page);
+        var table = Section(page, "### Trainer settings (`learn.base`, `learn.target`, `unlearn.trainer`)");
+        Assert.NotNull(table);
+        Assert.All(OptionsBinder.Describe(typeof(Unlearn.Training.TrainerSettings)), o => Assert.Contains($"`{o.Key}`", table));
+        // What the binder gives a section nobody wrote is exactly its defaults.
+        var pipeline = _files.Write("p.yaml", "name: p\nunlearn:\n  method: ga\n");
+        var spec = PipelineBinder.Bind(PipelineDocument.Load(pipeline), pipeline, []);
+        Assert.Equal(TrainerDefaults.Describe(TrainerDefaults.Unlearn), TrainerDefaults.Describe(spec.Unlearn!.Trainer));
+        Assert.Equal(TrainerDefaults.Describe(TrainerDefaults.LearnTarget), TrainerDefaults.Describe(spec.Learn.Target));
+    }
+
+    [Fact]
     public void MethodsPageListsEveryBuiltInPluginWithItsOptionsAndDefaults()
     {
         var registry = new PluginRegistry();

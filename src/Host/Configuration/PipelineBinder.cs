@@ -177,8 +177,8 @@ public static class PipelineBinder
             throw new PipelineException(s.LocationOf("recipe"), "learn.recipe", "recipe 'tofu' fine-tunes model.path; set model.path to a Hugging Face model folder.");
         if (recipe == "tiny-world" && data.World == null && !data.Splits.ContainsKey("general"))
             throw new PipelineException(s.LocationOf("recipe"), "learn.recipe", "recipe 'tiny-world' trains a base model on the 'general' split: use the built-in world (data.world) or map data.splits.general to a file.");
-        var baseSettings = BindTrainer(s.Section("base"), new TrainerSettings { Lr = 3e-3, Epochs = 15, BatchSize = 32, WarmupEpochs = 1, WeightDecay = 0.0, Schedule = LearningRateSchedule.Cosine, CheckpointEvery = 50 });
-        var targetSettings = BindTrainer(s.Section("target"), new TrainerSettings { Lr = 3e-3, Epochs = 24, BatchSize = 32, WarmupEpochs = 1, WeightDecay = 0.0, Schedule = LearningRateSchedule.Cosine, CheckpointEvery = 50 });
+        var baseSettings = BindTrainer(s.Section("base"), TrainerDefaults.LearnBase);
+        var targetSettings = BindTrainer(s.Section("target"), TrainerDefaults.LearnTarget);
         var trainRetain = s.Bool("retain_model", model.RetainPath == null);
         s.RejectUnknownKeys();
         return new LearnSpec(recipe, baseSettings, targetSettings, trainRetain);
@@ -214,7 +214,7 @@ public static class PipelineBinder
         var optionsNode = s.Node("options");
         if (optionsNode is not (null or ConfigMap))
             throw new PipelineException(optionsNode.Location, s.Path + ".options", $"expected a mapping of options, found {optionsNode.KindName}.");
-        var trainer = BindTrainer(s.Section("trainer"), new TrainerSettings { Lr = 1e-4, Epochs = 5, BatchSize = 8, WarmupEpochs = 1, WeightDecay = 0.01 });
+        var trainer = BindTrainer(s.Section("trainer"), TrainerDefaults.Unlearn);
         var retainBatch = s.Int("retain_batch_size", 0, min: 0);
         s.RejectUnknownKeys();
         return new UnlearnSpec(new PluginUse(method, optionsNode as ConfigMap, s.Path + ".options", s.LocationOf("method")), trainer, retainBatch);
