@@ -96,6 +96,35 @@ public sealed class PluginLoadingTests : IDisposable
         (ConfigMap)PipelineDocument.ParseText(new StringReader("o:\n  " + yaml + "\n"), "test.yaml")["o"]!;
 
     [Fact]
+    public void APluginGetsItsOwnVersionOfADependencyTheHostAlsoHas()
+    {
+        // The host runs YamlDotNet 18; the plugin ships 15.3 next to it. Only the SDK and TorchSharp are shared, so
+        // the plugin's code runs against its own copy (and registering through the shared SDK still works).
+        var host = typeof(YamlDotNet.Serialization.Deserializer).Assembly.GetName().Version!;
+        Assert.Equal(18, host.Major);
+        var registry = Load(Folder(HostTestPaths.TestPlugin("PrivateDependencyPlugin")));
+        Assert.True(registry.Problems.Count == 0, Problems(registry));
+        var plugin = registry.Resolve(PluginKind.Objective, "yaml-version", At, "unlearn.method");
+        Assert.StartsWith("Runs with YamlDotNet 15.", plugin.Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PluginOutputsLeaveWhatTheHostSharesOut()
+    {
+        // Neither the SDK nor TorchSharp nor what TorchSharp brings along (SkiaSharp's natives: 40 MB a plugin) is
+        // copied next to a plugin; the plugin's own dependency is.
+        var folders = Directory.GetDirectories(HostTestPaths.BuiltInPlugins).Append(HostTestPaths.TestPlugin("PrivateDependencyPlugin")).ToList();
+        Assert.True(folders.Count >= 4, string.Join(", ", folders));
+        foreach (var folder in folders)
+        {
+            Assert.False(Directory.Exists(Path.Combine(folder, "runtimes")), $"{folder} has a runtimes folder");
+            foreach (var shared in new[] { "Unlearn.Plugins.Abstractions.dll", "TorchSharp.dll", "SkiaSharp.dll", "Google.Protobuf.dll", "ICSharpCode.SharpZipLib.dll" })
+                Assert.False(File.Exists(Path.Combine(folder, shared)), $"{folder} holds {shared}");
+        }
+        Assert.True(File.Exists(Path.Combine(HostTestPaths.TestPlugin("PrivateDependencyPlugin"), "YamlDotNet.dll")));
+    }
+
+    [Fact]
     public void TwoPluginsClaimingOneNameAreBothRefusedUnderThatName()
     {
         var duplicateDll = Path.Combine(HostTestPaths.TestPlugin("DuplicatePlugin"), "Unlearn.TestPlugins.DuplicatePlugin.dll");

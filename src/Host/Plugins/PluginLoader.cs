@@ -271,8 +271,10 @@ public sealed class PluginLoader
     private static McMaster.NETCore.Plugins.PluginLoader PluginLoader_Create(string path) =>
         McMaster.NETCore.Plugins.PluginLoader.CreateFromAssemblyFile(
             path,
+            // Exactly the SDK and TorchSharp are shared (contracts and tensors cross the boundary); every other
+            // assembly a plugin ships is its own, whatever version the host has. One it does not ship comes from the host.
             sharedTypes: [typeof(IPluginModule), typeof(TorchSharp.torch)],
-            configure: config => config.PreferSharedTypes = true);
+            configure: config => config.PreferSharedTypes = false);
 
     /// <summary>SHA-256 of a file, lower-case hex.</summary>
     public static string Sha256Of(string path)
