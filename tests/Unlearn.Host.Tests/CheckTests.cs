@@ -312,8 +312,9 @@ public sealed class CheckTests(DeterministicRunsFixture runs) : IClassFixture<De
         var file = ExpectationFile.Load(Path.Combine(TestPaths.RepoRoot, "pipelines", "quickstart.expect.yaml"));
         Assert.Empty(file.Runs);
         var entries = file.Common!.Entries;
-        Assert.Equal(5, entries.Count);
+        Assert.Equal(6, entries.Count);
         Assert.All(entries.SelectMany(e => e.Conditions), c => Assert.IsType<Bar>(c));
+        Assert.Contains(entries, e => e.Key == new MetricKey("retain", "forget", "es"));
         Assert.Contains(entries, e => e.Key == new MetricKey("unlearned", "forget", "probability"));
     }
 }

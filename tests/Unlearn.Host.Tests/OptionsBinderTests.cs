@@ -177,6 +177,19 @@ public sealed class OptionsBinderTests
     public void SnakeCaseOfPropertyNames(string name, string expected) => Assert.Equal(expected, OptionsBinder.ToSnakeCase(name));
 
     [Fact]
+    public void OptionsAreWrittenAsPipelineFilesSpellThemAndBindBackToTheSameValues()
+    {
+        var options = Bind("  mode: top-k\n  max_new_tokens: 12\n  bound: 2.5\n");
+        var json = OptionsBinder.ToJson(options);
+        Assert.Contains("\"max_new_tokens\":12", json);
+        Assert.Contains("\"mode\":\"top-k\"", json);
+        Assert.DoesNotContain("MaxNewTokens", json);
+        // JSON is YAML (a flow mapping): bound again it gives the same options.
+        var again = (SampleOptions)OptionsBinder.Bind(typeof(SampleOptions), PluginLoadingTests.OptionMap(json), "o", new SourceLocation("test.yaml", 1, 1));
+        Assert.Equal(json, OptionsBinder.ToJson(again));
+    }
+
+    [Fact]
     public void DescribeListsKeysTypesDefaultsAndDescriptions()
     {
         var options = OptionsBinder.Describe(typeof(SampleOptions)).ToDictionary(o => o.Key);

@@ -3,6 +3,8 @@ using System.ComponentModel;
 using System.Globalization;
 using System.Reflection;
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Unlearn.Plugins;
 
 namespace Unlearn.Host.Configuration;
@@ -181,6 +183,31 @@ public static class OptionsBinder
             TypeName(p.PropertyType),
             defaults == null ? "?" : FormatValue(p.GetValue(defaults)),
             p.GetCustomAttribute<DescriptionAttribute>()?.Description ?? "")).ToList();
+    }
+
+    /// <summary>An options object as JSON spelled the way a pipeline file writes it (snake_case keys, enum values by
+    /// name as the binder reads them): manifests, reports and stage keys all record options this way, and the JSON
+    /// read back as a mapping binds to equal options.</summary>
+    public static string ToJson(object options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return JsonSerializer.Serialize(options, options.GetType(), PipelineSpelling);
+    }
+
+    private static readonly JsonSerializerOptions PipelineSpelling = new()
+    {
+        PropertyNamingPolicy = new SnakeCaseNames(),
+        Converters = { new JsonStringEnumConverter(new EnumValueNames()) },
+    };
+
+    private sealed class SnakeCaseNames : JsonNamingPolicy
+    {
+        public override string ConvertName(string name) => ToSnakeCase(name);
+    }
+
+    private sealed class EnumValueNames : JsonNamingPolicy
+    {
+        public override string ConvertName(string name) => ToSnakeCase(name).Replace('_', '-');
     }
 
     /// <summary>Formats an option value the way a pipeline file would write it.</summary>

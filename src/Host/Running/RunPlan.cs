@@ -98,7 +98,7 @@ public sealed class RunPlanner(PluginRegistry registry)
     {
         var descriptor = registry.Resolve(kind, use.Name, use.Location, EntryPath(use));
         var options = OptionsBinder.Bind(descriptor.OptionsType, use.Options, use.KeyPath, use.Location);
-        return new ResolvedPlugin(descriptor, options, JsonSerializer.Serialize(options, options.GetType()));
+        return new ResolvedPlugin(descriptor, options, OptionsBinder.ToJson(options));
     }
 
     // The split and metric names inside controller and calibrator options; the results metrics declare as
