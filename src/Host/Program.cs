@@ -19,6 +19,7 @@ app.AddCommands<Commands>();
 app.AddCommands<BenchCommand>();
 app.AddCommands<EsBenchCommand>();
 app.AddCommands<CompareCommand>();
+app.AddCommands<RobustnessCommand>();
 app.AddCommands<StatusCommand>();
 app.AddCommands<CheckCommand>();
 app.AddCommands<TokenizeCommand>();

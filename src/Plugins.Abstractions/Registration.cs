@@ -11,6 +11,8 @@ public enum PluginKind
     Calibrator,
     /// <summary>Evaluates a model on a data split, per item and in aggregate.</summary>
     Metric,
+    /// <summary>Changes a model or its prompts without changing what it knows, to test a metric's robustness (SDK 1.3).</summary>
+    Attack,
 }
 
 /// <summary>Marks an assembly as a dotnet-unlearn plugin and names its one registration type.</summary>
@@ -53,6 +55,9 @@ public interface IPluginCatalog
 
     /// <summary>Registers a metric.</summary>
     void AddMetric<TOptions>(PluginInfo info, Func<TOptions, IMetric> create) where TOptions : class, new();
+
+    /// <summary>Registers an attack (SDK 1.3).</summary>
+    void AddAttack<TOptions>(PluginInfo info, Func<TOptions, IAttack> create) where TOptions : class, new();
 }
 
 /// <summary>The version of this SDK. Plugins built against another major version are refused; plugins

@@ -25,6 +25,9 @@ public sealed class RegistrationTests
 
         public void AddMetric<TOptions>(PluginInfo info, Func<TOptions, IMetric> create) where TOptions : class, new() =>
             Entries.Add((PluginKind.Metric, info, typeof(TOptions), create(new TOptions())));
+
+        public void AddAttack<TOptions>(PluginInfo info, Func<TOptions, IAttack> create) where TOptions : class, new() =>
+            Entries.Add((PluginKind.Attack, info, typeof(TOptions), create(new TOptions())));
     }
 
     [Fact]

@@ -43,7 +43,7 @@ public sealed class TinyRunFixture : IDisposable
 
 /// <summary>The built tool runs a tiny pipeline end to end: run folder contents, stage reuse from the cache, identical
 /// results on a re-run, and the example plugin used through --plugins.</summary>
-public sealed class EndToEndTests(TinyRunFixture fixture) : IClassFixture<TinyRunFixture>
+public sealed partial class EndToEndTests(TinyRunFixture fixture) : IClassFixture<TinyRunFixture>
 {
     private static JsonElement Json(string file)
     {
@@ -112,7 +112,7 @@ public sealed class EndToEndTests(TinyRunFixture fixture) : IClassFixture<TinyRu
         foreach (var metric in new[] { "es", "es-paraphrased" })
             Assert.InRange(metrics[(model, split, metric)], 0.0, 1.0);
         var csv = File.ReadAllLines(Path.Combine(folder, "summary.csv"));
-        Assert.Equal("model,split,metric,value", csv[0]);
+        Assert.Equal("model,split,metric,value,attack", csv[0]);
         Assert.Equal(metrics.Count, csv.Length - 1);
 
         // items.csv: one row per item, full precision, so the per-item ES mean rounds to the aggregate (ES aggregates by the mean).

@@ -43,8 +43,9 @@ public sealed class PluginLoadingTests : IDisposable
         Assert.Subset(Names(PluginKind.Metric).ToHashSet(), new HashSet<string> { "es", "es-paraphrased", "probability", "truth-ratio", "perplexity" });
         Assert.Contains("model-mixing", Names(PluginKind.Calibrator));
         Assert.Contains("early-stopping", Names(PluginKind.Controller));
+        Assert.Equal(["jailbreak", "noise", "probe", "quantize", "relearn"], Names(PluginKind.Attack).Order());
         Assert.All(registry.Plugins, p => Assert.Equal("built-in", p.Assembly.Origin));
-        Assert.Equal(3, registry.Plugins.Select(p => p.Assembly.Path).Distinct().Count());
+        Assert.Equal(4, registry.Plugins.Select(p => p.Assembly.Path).Distinct().Count());
 
         // Aliases resolve to the plugin that declares them.
         Assert.Equal("gd", registry.Resolve(PluginKind.Objective, "graddiff", At, "unlearn.method").Name);
@@ -54,9 +55,9 @@ public sealed class PluginLoadingTests : IDisposable
     [Fact]
     public void PluginFolderCanAlsoHoldTheBuildOutputsDirectly()
     {
-        // The three plugin projects' own build outputs, named as --plugins would name them.
+        // The four plugin projects' own build outputs, named as --plugins would name them.
         var registry = Load(
-            Folder(Output("plugins/GradientAscent")), Folder(Output("plugins/Controls")), Folder(Output("plugins/Metrics")));
+            Folder(Output("plugins/GradientAscent")), Folder(Output("plugins/Controls")), Folder(Output("plugins/Metrics")), Folder(Output("plugins/Attacks")));
         Assert.True(registry.Problems.Count == 0, Problems(registry));
         Assert.Equal(Load(BuiltIn).Plugins.Select(p => (p.Kind, p.Name)).Order(), registry.Plugins.Select(p => (p.Kind, p.Name)).Order());
         Assert.All(registry.Plugins, p => Assert.Equal("--plugins", p.Assembly.Origin));

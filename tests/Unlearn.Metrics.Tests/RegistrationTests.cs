@@ -22,6 +22,9 @@ public class RegistrationTests
 
         public void AddMetric<TOptions>(PluginInfo info, Func<TOptions, IMetric> create) where TOptions : class, new() =>
             Metrics.Add((info, typeof(TOptions), create(new TOptions())));
+
+        public void AddAttack<TOptions>(PluginInfo info, Func<TOptions, IAttack> create) where TOptions : class, new() =>
+            throw new InvalidOperationException("the metrics plugin registers no attack");
     }
 
     private static RecordingCatalog Registered()

@@ -20,6 +20,9 @@ internal sealed class RecordingCatalog : IPluginCatalog
     public void AddMetric<TOptions>(PluginInfo info, Func<TOptions, IMetric> create) where TOptions : class, new() =>
         throw new InvalidOperationException("the objectives plugin registers no metrics");
 
+    public void AddAttack<TOptions>(PluginInfo info, Func<TOptions, IAttack> create) where TOptions : class, new() =>
+        throw new InvalidOperationException("the objectives plugin registers no attacks");
+
     public IObjective Create(string name, object options) => Objectives.Single(o => o.Info.Name == name).Create(options);
 }
 

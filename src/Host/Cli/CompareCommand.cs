@@ -35,20 +35,7 @@ public sealed class CompareCommand(CommandOutcome outcome)
         var warnings = new List<string>();
         var summaries = RunSummaries.Load(runs, warnings);
         var table = Comparison.Build(summaries, targets);
-        RunFolder folder;
-        if (outFolder != null)
-        {
-            var path = Path.GetFullPath(outFolder);
-            var taken = new[] { ComparisonReport.MarkdownFile, ComparisonReport.CsvFile, Charts.ComparisonFile }.FirstOrDefault(f => File.Exists(Path.Combine(path, f)));
-            if (taken != null)
-                throw new InvalidDataException($"'{outFolder}' already holds {taken}; comparisons are never overwritten: choose another --out folder.");
-            Directory.CreateDirectory(path);
-            folder = RunFolder.Open(path);
-        }
-        else
-        {
-            folder = RunFolder.CreateNew(Path.GetFullPath(runsRoot ?? "runs"), "compare", now ?? DateTime.Now);
-        }
+        var folder = OutputFolder.Open(outFolder, [ComparisonReport.MarkdownFile, ComparisonReport.CsvFile, Charts.ComparisonFile], "compare", now ?? DateTime.Now, runsRoot);
         var markdown = ComparisonReport.Write(folder, table, warnings, charts);
         foreach (var w in warnings) Console.Error.WriteLine("warning: " + w);
         output.Write(markdown);

@@ -9,7 +9,7 @@ namespace Unlearn.Host.Configuration;
 public static class PipelineBinder
 {
     /// <summary>Top-level sections in file order.</summary>
-    public static readonly string[] Sections = ["name", "description", "seed", "plugins", "model", "data", "learn", "unlearn", "controls", "calibrate", "evaluate", "report", "executor", "sweep"];
+    public static readonly string[] Sections = ["name", "description", "seed", "plugins", "model", "data", "learn", "unlearn", "controls", "calibrate", "evaluate", "attacks", "report", "executor", "sweep"];
 
     /// <summary>The forget split families TOFU defines.</summary>
     public static readonly string[] ForgetSplits = ["forget01", "forget05", "forget10"];
@@ -47,6 +47,7 @@ public static class PipelineBinder
         var controls = BindPluginList(top.Node("controls"), "controls");
         var calibrate = BindOptionalPlugin(top.Node("calibrate"), "calibrate", top.LocationOf("calibrate"));
         var evaluate = BindEvaluate(top.Section("evaluate"), data, learn, model, unlearn != null, calibrate != null);
+        var attacks = AttacksBinder.Bind(top.Node("attacks"));
         var report = BindReport(top.Section("report"), unlearn != null, calibrate != null);
         var executor = Running.Executors.ExecutorSettings.Bind(top.Section("executor"));
         top.Node("sweep"); // expanded before binding (see SweepExpander)
@@ -55,7 +56,7 @@ public static class PipelineBinder
         {
             Name = name, SourceFile = Path.GetFullPath(sourceFile), Seed = seed, Description = description,
             PluginFolders = pluginFolders, Model = model, Data = data, Learn = learn, Unlearn = unlearn,
-            Controls = controls, Calibrate = calibrate, Evaluate = evaluate, Report = report, Executor = executor, Resolved = root,
+            Controls = controls, Calibrate = calibrate, Evaluate = evaluate, Attacks = attacks, Report = report, Executor = executor, Resolved = root,
         };
     }
 
@@ -221,7 +222,7 @@ public static class PipelineBinder
     }
 
     /// <summary>Reads "name" or {name:, options:} entries.</summary>
-    private static PluginUse ReadPluginEntry(ConfigNode node, string path)
+    internal static PluginUse ReadPluginEntry(ConfigNode node, string path)
     {
         switch (node)
         {

@@ -80,6 +80,8 @@ public sealed record PipelineSpec
     public PluginUse? Calibrate { get; init; }
     /// <summary>Evaluation.</summary>
     public required EvaluateSpec Evaluate { get; init; }
+    /// <summary>Attacks every evaluated model is evaluated under as well (the <c>attacks</c> section).</summary>
+    public IReadOnlyList<AttackUse> Attacks { get; init; } = [];
     /// <summary>Report.</summary>
     public required ReportSpec Report { get; init; }
     /// <summary>Where and with which resources sweep points run on a cluster (the <c>executor</c> section).</summary>

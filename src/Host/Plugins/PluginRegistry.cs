@@ -105,7 +105,7 @@ public sealed class PluginRegistry
         return created as T ?? throw new PluginException($"{descriptor.Assembly.Path}: the {KindWord(descriptor.Kind)} '{descriptor.Name}' created a {created?.GetType().FullName ?? "null"}, not an {typeof(T).Name}.");
     }
 
-    /// <summary>"objective", "controller", "calibrator", "metric".</summary>
+    /// <summary>"objective", "controller", "calibrator", "metric", "attack".</summary>
     public static string KindWord(PluginKind kind) => kind.ToString().ToLowerInvariant();
 
     private sealed class Catalog(PluginRegistry registry, PluginAssembly assembly) : IPluginCatalog
@@ -121,6 +121,9 @@ public sealed class PluginRegistry
 
         public void AddMetric<TOptions>(PluginInfo info, Func<TOptions, IMetric> create) where TOptions : class, new() =>
             Add(PluginKind.Metric, info, typeof(TOptions), o => create((TOptions)o));
+
+        public void AddAttack<TOptions>(PluginInfo info, Func<TOptions, IAttack> create) where TOptions : class, new() =>
+            Add(PluginKind.Attack, info, typeof(TOptions), o => create((TOptions)o));
 
         private void Add(PluginKind kind, PluginInfo info, Type optionsType, Func<object, object> factory)
         {

@@ -20,7 +20,7 @@ public sealed record ChartFile(string RelativePath, string Caption, string? Prob
 /// <summary>PNG charts (ScottPlot) for run folders and comparisons: the model-mixing calibration curve, the unlearning
 /// trajectory, and grouped bars of extraction strength per method. Drawing never fails a run: a chart that cannot be
 /// rendered (no native SkiaSharp, no usable font) is reported as a <see cref="ChartFile"/> with a problem instead.</summary>
-public static class Charts
+public static partial class Charts
 {
     /// <summary>The calibration chart of a run.</summary>
     public const string CalibrationFile = "charts/calibration.png";

@@ -8,6 +8,19 @@ namespace Unlearn.Host.Reporting;
 /// <summary>The human-readable report of a run.</summary>
 public static class MarkdownReport
 {
+    // Aggregates per model (columns) for each metric and split (rows).
+    private static void MetricTable(StringBuilder sb, IReadOnlyList<MetricRecord> metrics)
+    {
+        var models = ModelRoles.All.Where(r => metrics.Any(m => m.Model == r)).ToList();
+        sb.Append("| metric | split | ").Append(string.Join(" | ", models)).Append(" |\n|---|---|").Append(string.Concat(models.Select(_ => "---:|"))).Append('\n');
+        foreach (var group in metrics.GroupBy(m => (m.Metric, m.Split)))
+        {
+            sb.Append("| ").Append(group.Key.Metric).Append(" | ").Append(group.Key.Split).Append(" | ");
+            sb.Append(string.Join(" | ", models.Select(r => group.FirstOrDefault(m => m.Model == r) is { } m ? F(m.Value) : ""))).Append(" |\n");
+        }
+        sb.Append('\n');
+    }
+
     private static string F(double v) => double.IsFinite(v) ? v.ToString("0.000", CultureInfo.InvariantCulture) : v.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>The reproducible form of the report (<c>report.deterministic: true</c>).</summary>
@@ -45,14 +58,13 @@ public static class MarkdownReport
         sb.Append("| seed | ").Append(result.Seed).Append(" |\n\n");
 
         sb.Append("## Results\n\nAggregate values per model (columns) for each metric and split (rows).\n\n");
-        var models = ModelRoles.All.Where(r => result.Metrics.Any(m => m.Model == r)).ToList();
-        sb.Append("| metric | split | ").Append(string.Join(" | ", models)).Append(" |\n|---|---|").Append(string.Concat(models.Select(_ => "---:|"))).Append('\n');
-        foreach (var group in result.Metrics.GroupBy(m => (m.Metric, m.Split)))
+        MetricTable(sb, result.Metrics);
+        foreach (var attack in result.AttackMetrics.GroupBy(m => m.Attack))
         {
-            sb.Append("| ").Append(group.Key.Metric).Append(" | ").Append(group.Key.Split).Append(" | ");
-            sb.Append(string.Join(" | ", models.Select(r => group.FirstOrDefault(m => m.Model == r) is { } m ? F(m.Value) : ""))).Append(" |\n");
+            sb.Append("## Under attack `").Append(attack.Key).Append("`\n\nThe same metrics on the attacked models (the `attacks` entry ")
+                .Append(attack.Key).Append("); clean values are in Results.\n\n");
+            MetricTable(sb, attack.ToList());
         }
-        sb.Append('\n');
 
         if (result.Calibration is { } c)
         {

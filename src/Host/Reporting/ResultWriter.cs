@@ -14,7 +14,7 @@ namespace Unlearn.Host.Reporting;
 public static class ResultWriter
 {
     /// <summary>Version of the files' schema; bumped on any incompatible change.</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -61,9 +61,10 @@ public static class ResultWriter
         folder.Write(ResultFile, JsonSerializer.Serialize(new StoredResult(result, started, seconds), Unlearn.Training.AtomicFile.Json));
         folder.Write("manifest.json", JsonSerializer.Serialize(Manifest(spec, result, started, seconds), Json));
         folder.Write("summary.json", JsonSerializer.Serialize(Summary(spec, result), Json));
-        WriteCsv(folder, "summary.csv", result.Metrics.Select(m => new { model = m.Model, split = m.Split, metric = m.Metric, value = Round(m.Value) }));
+        var all = result.Metrics.Concat(result.AttackMetrics).ToList();
+        WriteCsv(folder, "summary.csv", all.Select(m => new { model = m.Model, split = m.Split, metric = m.Metric, value = Round(m.Value), attack = m.Attack }));
         // Per-item values keep full precision (round-trip doubles): they are data for later analysis, not a report.
-        WriteCsv(folder, "items.csv", result.Metrics.SelectMany(m => m.Items.Select((v, i) => new { stage = "evaluate", model = m.Model, split = m.Split, metric = m.Metric, index = i, value = v })));
+        WriteCsv(folder, "items.csv", all.SelectMany(m => m.Items.Select((v, i) => new { stage = "evaluate", model = m.Model, split = m.Split, metric = m.Metric, index = i, value = v, attack = m.Attack })));
         if (result.Calibration is { } c)
             WriteCsv(folder, "calibration.csv", c.Curve.Select((p, i) => new { order = i, alpha = p.Alpha, retain = Round(p.Retain), forget = p.Forget is { } f ? Round(f) : (double?)null, non_monotone = p.NonMonotone }));
         if (result.Unlearning is { } u)
@@ -132,9 +133,9 @@ public static class ResultWriter
             stop_reason = result.Unlearning.StopReason,
             restored_checkpoint = result.Unlearning.RestoredCheckpoint,
         },
-        metrics = result.Metrics.Select(m => new
+        metrics = result.Metrics.Concat(result.AttackMetrics).Select(m => new
         {
-            model = m.Model, split = m.Split, metric = m.Metric, value = Round(m.Value),
+            model = m.Model, split = m.Split, metric = m.Metric, value = Round(m.Value), attack = m.Attack,
             extras = m.Extras.ToDictionary(e => e.Key, e => Round(e.Value)),
         }),
     };

@@ -8,7 +8,8 @@ namespace Unlearn.Host.Reporting;
 /// <param name="Split">Logical split (forget, retain, ...).</param>
 /// <param name="Metric">Metric name as the pipeline wrote it (es, es-paraphrased, ...).</param>
 /// <param name="Value">The aggregate, rounded as <see cref="ResultWriter.Round"/> does.</param>
-public sealed record SummaryMetric(string Model, string Split, string Metric, double Value);
+/// <param name="Attack">The attack label the model was evaluated under, "none" for clean (schema 1 folders: all clean).</param>
+public sealed record SummaryMetric(string Model, string Split, string Metric, double Value, string Attack = Configuration.AttacksBinder.None);
 
 /// <summary>The calibration of a finished run, as summary.json holds it.</summary>
 /// <param name="Method">Calibrator name (model-mixing).</param>
@@ -25,11 +26,14 @@ public sealed record CalibrationSummary(string Method, double Alpha, double Orig
 /// <param name="Method">Unlearning method, or null for an evaluation-only run.</param>
 /// <param name="Calibration">Calibration, or null.</param>
 /// <param name="CalibrationSettings">What the calibration measured (metric, splits, τ), from the manifest.</param>
-/// <param name="Metrics">Every aggregate.</param>
+/// <param name="Metrics">Every aggregate of the clean models.</param>
 /// <param name="Failure">Why the run failed although its report was written (summary.json's <c>failure</c>), or null.</param>
 public sealed record RunSummary(string Folder, string Name, string SweepLabel, string? Method, CalibrationSummary? Calibration,
     CalibrationSettings CalibrationSettings, IReadOnlyList<SummaryMetric> Metrics, string? Failure = null)
 {
+    /// <summary>Every aggregate under an attack (schema 2), in file order.</summary>
+    public IReadOnlyList<SummaryMetric> AttackMetrics { get; init; } = [];
+
     /// <summary>The τ the run was calibrated at: the calibrator's option when recorded, else target / original.</summary>
     public double? Tau => Calibration == null ? null
         : CalibrationSettings.Tau ?? (Calibration.Original != 0 && double.IsFinite(Calibration.Original) ? Calibration.Target / Calibration.Original : null);
@@ -129,7 +133,7 @@ public static class RunSummaries
                 var metric = Text(m, "metric");
                 if (model == null || split == null || metric == null)
                     throw new InvalidDataException($"'{file}': a metrics entry lacks model, split or metric.");
-                metrics.Add(new SummaryMetric(model, split, metric, Number(m, "value") ?? double.NaN));
+                metrics.Add(new SummaryMetric(model, split, metric, Number(m, "value") ?? double.NaN, Text(m, "attack") ?? Configuration.AttacksBinder.None));
             }
             CalibrationSummary? calibration = null;
             if (Get(root, "calibration") is { ValueKind: JsonValueKind.Object } c)
@@ -141,8 +145,12 @@ public static class RunSummaries
                 calibration = new CalibrationSummary(Text(c, "method") ?? "", Number(c, "alpha") ?? double.NaN,
                     Number(c, "original") ?? double.NaN, Number(c, "target") ?? double.NaN, curve);
             }
+            var clean = metrics.Where(m => m.Attack == Configuration.AttacksBinder.None).ToList();
             return new RunSummary(Path.GetFullPath(folder), Text(root, "name") ?? Path.GetFileName(folder), Text(root, "sweep") ?? "",
-                Text(root, "method"), calibration, ReadCalibrationSettings(folder), metrics, Text(root, "failure"));
+                Text(root, "method"), calibration, ReadCalibrationSettings(folder), clean, Text(root, "failure"))
+            {
+                AttackMetrics = metrics.Except(clean).ToList(),
+            };
         }
     }
 

@@ -4,7 +4,11 @@ using Unlearn.Plugins;
 namespace Unlearn.Host.Running;
 
 /// <summary>One metric on one split for one model, with per-item values.</summary>
-public sealed record MetricRecord(string Model, string Split, string Metric, double Value, IReadOnlyList<double> Items, IReadOnlyDictionary<string, double> Extras);
+public sealed record MetricRecord(string Model, string Split, string Metric, double Value, IReadOnlyList<double> Items, IReadOnlyDictionary<string, double> Extras)
+{
+    /// <summary>The label of the attack the model was evaluated under (an entry of <c>attacks</c>), or "none" for clean.</summary>
+    public string Attack { get; init; } = Configuration.AttacksBinder.None;
+}
 
 /// <summary>Calibration outcome as the report shows it.</summary>
 public sealed record CalibrationRecord(string Method, double Alpha, double OriginalValue, double Target, int Evaluations, double Seconds, string Note, IReadOnlyList<CalibrationPoint> Curve);
@@ -25,8 +29,10 @@ public sealed record RunResult
     public string? MethodOptions { get; init; }
     /// <summary>Seed.</summary>
     public required int Seed { get; init; }
-    /// <summary>All metric values.</summary>
+    /// <summary>All metric values of the clean models.</summary>
     public required IReadOnlyList<MetricRecord> Metrics { get; init; }
+    /// <summary>The metric values under each attack (<see cref="MetricRecord.Attack"/> set), in attack order.</summary>
+    public IReadOnlyList<MetricRecord> AttackMetrics { get; init; } = [];
     /// <summary>Calibration, if any.</summary>
     public CalibrationRecord? Calibration { get; init; }
     /// <summary>Unlearning record, if any.</summary>

@@ -56,6 +56,8 @@ public sealed class RunContext(RunPlan plan, StageCache cache, RunLog log, strin
     public CalibrationRecord? Calibration { get; set; }
     /// <summary>Every metric value, in evaluation order.</summary>
     public List<MetricRecord> Metrics { get; } = [];
+    /// <summary>Every metric value under an attack, in attack and evaluation order.</summary>
+    public List<MetricRecord> AttackMetrics { get; } = [];
     /// <summary>Whether denormal floats are flushed to zero in this run.</summary>
     public bool DenormalsFlushed { get; init; }
 
@@ -161,7 +163,7 @@ public sealed class RunContext(RunPlan plan, StageCache cache, RunLog log, strin
     public RunResult Result(string sweepLabel) => new()
     {
         Name = Spec.Name, SweepLabel = sweepLabel, Method = Plan.Method?.Descriptor.Name, MethodOptions = Plan.Method?.OptionsJson,
-        Seed = Spec.Seed, Metrics = Metrics, Calibration = Calibration, Unlearning = Unlearning,
+        Seed = Spec.Seed, Metrics = Metrics, AttackMetrics = AttackMetrics, Calibration = Calibration, Unlearning = Unlearning,
         Timings = Timings, Plugins = Plan.PluginRecords, ModelFolders = ModelFolders, StageKeys = StageKeys,
         DenormalsFlushed = DenormalsFlushed, Failure = Failure,
     };

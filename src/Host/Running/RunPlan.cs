@@ -41,6 +41,13 @@ public sealed record MetricPlan(MetricUse Use, ResolvedPlugin Plugin)
     public IReadOnlyList<string> Splits(EvaluateSpec evaluate) => Use.Splits ?? evaluate.Splits;
 }
 
+/// <summary>An entry of <c>attacks</c>: its label and the attack plugins it applies in order, resolved.</summary>
+public sealed record AttackPlan(AttackUse Use, IReadOnlyList<ResolvedPlugin> Steps)
+{
+    /// <summary>The label of its results (the <c>attack</c> column).</summary>
+    public string Label => Use.Label;
+}
+
 /// <summary>A validated run: the pipeline with every plugin resolved and its options bound (once), the prompt template,
 /// and the stages that run it, in order. Built by <see cref="RunPlanner"/> before any work starts; immutable.</summary>
 public sealed class RunPlan
@@ -57,6 +64,8 @@ public sealed class RunPlan
     public ResolvedPlugin? Calibrator { get; init; }
     /// <summary>The metrics of <c>evaluate.metrics</c>.</summary>
     public required IReadOnlyList<MetricPlan> Metrics { get; init; }
+    /// <summary>The attacks every evaluated model is also evaluated under, in pipeline order.</summary>
+    public IReadOnlyList<AttackPlan> Attacks { get; init; } = [];
     /// <summary>The registry the plugins came from (metrics that others depend on are created from it).</summary>
     public required PluginRegistry Registry { get; init; }
     /// <summary>The stages, in the order they run.</summary>
@@ -64,7 +73,8 @@ public sealed class RunPlan
 
     /// <summary>Every plugin the run uses, for the manifest.</summary>
     public IReadOnlyList<PluginRecord> PluginRecords =>
-        new[] { Method }.Concat(Controls).Append(Calibrator).Concat(Metrics.Select(m => m.Plugin)).OfType<ResolvedPlugin>().Select(p => p.Record).ToList();
+        new[] { Method }.Concat(Controls).Append(Calibrator).Concat(Metrics.Select(m => m.Plugin)).Concat(Attacks.SelectMany(a => a.Steps))
+            .OfType<ResolvedPlugin>().Select(p => p.Record).ToList();
 }
 
 /// <summary>Builds a <see cref="RunPlan"/> from a bound pipeline: resolves every plugin and binds its options, and makes
@@ -79,7 +89,8 @@ public sealed class RunPlanner(PluginRegistry registry)
         var controls = spec.Controls.Select(c => Resolve(PluginKind.Controller, c)).ToList();
         var calibrator = spec.Calibrate == null ? null : Resolve(PluginKind.Calibrator, spec.Calibrate);
         var metrics = spec.Evaluate.Metrics.Select(m => new MetricPlan(m, Resolve(PluginKind.Metric, m.Plugin))).ToList();
-        Check(spec, controls, calibrator, metrics);
+        var attacks = spec.Attacks.Select(a => new AttackPlan(a, a.Steps.Select(step => Resolve(PluginKind.Attack, step)).ToList())).ToList();
+        Check(spec, controls, calibrator, metrics, attacks);
         // Resolved before any training, so a broken chat template stops the run at once.
         var template = PromptTemplates.Resolve(spec.Model.Template, spec.Model.SystemPrompt, spec.Model.Path);
         var stages = new List<IStage> { new DataStage(), new LearnStage() };
@@ -87,9 +98,10 @@ public sealed class RunPlanner(PluginRegistry registry)
         if (method != null && calibrator != null) stages.Add(new CalibrateStage());
         if (spec.Report.SaveModels.Count > 0) stages.Add(new SaveModelsStage());
         stages.Add(new EvaluateStage());
+        if (attacks.Count > 0) stages.Add(new AttackStage());
         return new RunPlan
         {
-            Spec = spec, Template = template, Method = method, Controls = controls, Calibrator = calibrator, Metrics = metrics,
+            Spec = spec, Template = template, Method = method, Controls = controls, Calibrator = calibrator, Metrics = metrics, Attacks = attacks,
             Registry = registry, Stages = stages,
         };
     }
@@ -101,9 +113,10 @@ public sealed class RunPlanner(PluginRegistry registry)
         return new ResolvedPlugin(descriptor, options, OptionsBinder.ToJson(options));
     }
 
-    // The split and metric names inside controller and calibrator options; the results metrics declare as
+    // The split and metric names inside controller, calibrator and attack options; the results metrics declare as
     // IMetric.Dependencies and the item fields they require; the model folders; the data files of every split the run reads.
-    private void Check(PipelineSpec spec, IReadOnlyList<ResolvedPlugin> controls, ResolvedPlugin? calibrator, IReadOnlyList<MetricPlan> metrics)
+    private void Check(PipelineSpec spec, IReadOnlyList<ResolvedPlugin> controls, ResolvedPlugin? calibrator, IReadOnlyList<MetricPlan> metrics,
+        IReadOnlyList<AttackPlan> attacks)
     {
         var needed = new List<(string Split, SourceLocation Location, string Key)>();
         needed.AddRange(spec.Evaluate.Splits.Select(s => (s, At(spec, "evaluate.splits"), "evaluate.splits")));
@@ -113,6 +126,12 @@ public sealed class RunPlanner(PluginRegistry registry)
         if (spec.Learn.Recipe == "tiny-world") needed.Add(("general", At(spec, "learn.recipe"), "learn.recipe"));
         var uses = spec.Controls.Zip(controls).ToList();
         if (spec.Calibrate != null) uses.Add((spec.Calibrate, calibrator!));
+        foreach (var attack in attacks)
+        {
+            uses.AddRange(attack.Use.Steps.Zip(attack.Steps));
+            // Created once here, so an attack whose factory refuses its options (a template file) stops the run before training.
+            foreach (var step in attack.Steps) PluginRegistry.CreateWithOptions<IAttack>(step.Descriptor, step.Options);
+        }
         foreach (var (use, resolved) in uses)
         {
             foreach (var (option, split) in resolved.NamedBy("Split")) needed.Add((split, use.Location, $"{use.KeyPath}.{option}"));

@@ -1,0 +1,83 @@
+using Unlearn.Host.Configuration;
+using Unlearn.Host.Reporting;
+
+namespace Unlearn.Host.Robustness;
+
+/// <summary>One unlearned model's metric before and under an attack.</summary>
+/// <param name="Model">Which model: the run (and sweep point) and the role.</param>
+/// <param name="Before">The metric on the clean model.</param>
+/// <param name="After">The metric on the attacked model.</param>
+public sealed record RobustnessPoint(string Model, double Before, double After);
+
+/// <summary>How one metric holds up under one attack across the unlearned models.</summary>
+/// <param name="Metric">Metric name.</param>
+/// <param name="Attack">Attack label.</param>
+/// <param name="Points">One point per model with both values finite.</param>
+/// <param name="Pearson">Pearson r of after on before, with its bootstrap interval.</param>
+/// <param name="Slope">Least-squares slope of after on before, with its bootstrap interval.</param>
+public sealed record RobustnessRow(string Metric, string Attack, IReadOnlyList<RobustnessPoint> Points, Estimate Pearson, Estimate Slope);
+
+/// <summary>How well one metric separates models that know the forget data from models that never saw it.</summary>
+/// <param name="Metric">Metric name.</param>
+/// <param name="Auc">P(metric of a knowing model &gt; metric of a never-saw model), ties half.</param>
+/// <param name="Knowing">Values of the models that know the forget data (the original models).</param>
+/// <param name="NeverSaw">Values of the models that never saw it (the retain models).</param>
+public sealed record FaithfulnessRow(string Metric, double Auc, IReadOnlyList<double> Knowing, IReadOnlyList<double> NeverSaw);
+
+/// <summary>The meta-evaluation of many runs on one split.</summary>
+public sealed record RobustnessTable(string Split, int Resamples, int Seed, int Models, IReadOnlyList<RobustnessRow> Rows, IReadOnlyList<FaithfulnessRow> Faithfulness);
+
+/// <summary>Builds the meta-evaluation from finished runs: the unlearned models are every run's <c>unlearned</c> and
+/// <c>calibrated</c> roles (raw and calibrated); robustness compares each model's clean metric with the same metric
+/// under each attack; faithfulness compares the original models (they know the forget data) with the retain models
+/// (they never saw it).</summary>
+public static class RobustnessAnalysis
+{
+    /// <summary>The roles whose models count as unlearned models.</summary>
+    public static readonly string[] UnlearnedRoles = [ModelRoles.Unlearned, ModelRoles.Calibrated];
+
+    /// <summary>The table; throws <see cref="InvalidDataException"/> when the runs hold no attacked values on the split.</summary>
+    public static RobustnessTable Build(IReadOnlyList<RunSummary> runs, string split, int resamples, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        var rows = new List<RobustnessRow>();
+        var attacked = runs.SelectMany(r => r.AttackMetrics.Where(m => m.Split == split && UnlearnedRoles.Contains(m.Model)).Select(m => (Run: r, Metric: m))).ToList();
+        if (attacked.Count == 0)
+            throw new InvalidDataException($"none of the {runs.Count} runs has a metric on split '{split}' of an unlearned or calibrated model under an attack: " +
+                "run pipelines with an attacks: section (see docs/robustness.md), or choose another --split.");
+        var models = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var group in attacked.GroupBy(a => (a.Metric.Metric, a.Metric.Attack)).OrderBy(g => g.Key.Metric, StringComparer.Ordinal))
+        {
+            var points = new List<RobustnessPoint>();
+            foreach (var (run, after) in group)
+            {
+                if (run.Value(after.Model, split, after.Metric) is not { } before || !double.IsFinite(before) || !double.IsFinite(after.Value)) continue;
+                var model = ModelName(run, after.Model);
+                models.Add(model);
+                points.Add(new RobustnessPoint(model, before, after.Value));
+            }
+            var x = points.Select(p => p.Before).ToList();
+            var y = points.Select(p => p.After).ToList();
+            rows.Add(new RobustnessRow(group.Key.Metric, group.Key.Attack, points,
+                RobustnessStatistics.Bootstrap(x, y, RobustnessStatistics.Pearson, resamples, seed),
+                RobustnessStatistics.Bootstrap(x, y, RobustnessStatistics.Slope, resamples, seed)));
+        }
+        var faithfulness = rows.Select(r => r.Metric).Distinct().Select(metric =>
+        {
+            var knowing = CleanValues(runs, ModelRoles.Original, split, metric);
+            var neverSaw = CleanValues(runs, ModelRoles.Retain, split, metric);
+            return new FaithfulnessRow(metric, RobustnessStatistics.Auc(knowing, neverSaw), knowing, neverSaw);
+        }).ToList();
+        return new RobustnessTable(split, resamples, seed, models.Count, rows, faithfulness);
+    }
+
+    /// <summary>"run/sweep-point:role", the model's name in tables and the CSV.</summary>
+    public static string ModelName(RunSummary run, string role)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        return $"{run.Name}{(run.SweepLabel.Length > 0 ? "/" + run.SweepLabel : "")}:{role}";
+    }
+
+    private static List<double> CleanValues(IReadOnlyList<RunSummary> runs, string role, string split, string metric) =>
+        runs.Select(r => r.Value(role, split, metric)).OfType<double>().Where(double.IsFinite).ToList();
+}
