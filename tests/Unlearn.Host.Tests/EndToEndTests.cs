@@ -263,6 +263,27 @@ public sealed partial class EndToEndTests(TinyRunFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public void ARunKilledAsItWritesItsResultsIsFinishedByResume()
+    {
+        // A real SIGKILL once the last evaluation is done: the folder then holds its pipeline, log and the dead
+        // process's lock but no result file yet (the states part-way through writing are the half-written copies
+        // below). --resume takes the folder over and finishes it with the files an uninterrupted run writes.
+        var runs = Path.Combine(fixture.Root, "killed-runs");
+        using (var killed = ToolProcess.Start(fixture.Cache, ["run", HostTestPaths.Pipeline("tiny.yaml"), "--out", runs]))
+        {
+            killed.WaitForLine("evaluate: retain done");
+            killed.Kill();
+        }
+        var folder = Assert.Single(Directory.GetDirectories(Path.Combine(runs, "tiny-e2e")));
+        var resumed = ToolProcess.Run(fixture.Cache, "run", "--resume", folder);
+        Assert.Equal(folder, Folder(resumed));
+        Assert.True(File.Exists(Path.Combine(folder, "complete.json")));
+        Assert.Empty(Directory.EnumerateFiles(folder, "*.tmp-*"));
+        foreach (var file in new[] { "items.csv", "summary.csv" })
+            Assert.Equal(File.ReadAllText(Path.Combine(Folder(fixture.First), file)), File.ReadAllText(Path.Combine(folder, file)));
+    }
+
+    [Fact]
     public void FailedReportWriteExitsOneAndResumeFinishesTheFolder()
     {
         // A folder where items.csv cannot be written (a directory takes its name): the write fails as on a full disk.

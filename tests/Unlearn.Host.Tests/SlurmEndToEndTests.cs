@@ -77,6 +77,19 @@ public sealed class SlurmEndToEndTests : IDisposable
         Assert.StartsWith("# Comparison\n\n4 runs.", comparison.ReplaceLineEndings("\n"));
         foreach (var point in points) Assert.Contains($"| ga | unlearn.trainer.lr={point[3..]} | tiny-e2e/{point} |", comparison);
         Assert.True(File.Exists(Path.Combine(_sweep, "slurm", "array.sbatch")), "the batch script stays in the sweep folder");
+
+        // The same sweep with --executor local --jobs 2 (a cold cache of its own) gives identical summaries.
+        var local = ToolProcess.RunWithEnvironment(Path.Combine(_files.Dir, "cache-local"), new Dictionary<string, string> { ["OMP_NUM_THREADS"] = "1" },
+            "run", pipeline, "--out", Path.Combine(_files.Dir, "local"), "--executor", "local", "--jobs", "2");
+        Assert.True(local.ExitCode == ExitCodes.Success, local.ToString());
+        foreach (var point in points)
+            Assert.Equal(Metrics(Path.Combine(_sweep, point)), Metrics(Path.Combine(local.LastLine, point)));
+    }
+
+    private static string Metrics(string point)
+    {
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(point, "summary.json")));
+        return summary.RootElement.GetProperty("metrics").GetRawText();
     }
 
     [SlurmFact]
