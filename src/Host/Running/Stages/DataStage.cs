@@ -39,7 +39,7 @@ public sealed class DataStage : IStage
     }
 
     /// <summary>Resolves and reads the splits of a pipeline.</summary>
-    public static RunData Prepare(DataSpec spec, StageCache cache)
+    private static RunData Prepare(DataSpec spec, StageCache cache)
     {
         string folder;
         string key;
@@ -52,9 +52,7 @@ public sealed class DataStage : IStage
         }
         else
         {
-            folder = spec.Folder!;
-            if (!Directory.Exists(folder))
-                throw new DataFileException(folder, null, "the data folder does not exist", "set data.folder to a folder of TOFU JSON/JSONL files (for example a copy of the TOFU dataset)");
+            folder = spec.Folder!; // the plan refused a folder that does not exist
             key = StageCache.Key("folder", folder, FolderStamp(folder));
         }
         var tofu = new TofuFolder(folder);
