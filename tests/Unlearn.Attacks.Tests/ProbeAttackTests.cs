@@ -1,3 +1,4 @@
+using Unlearn.Plugins;
 using Unlearn.Plugins.Attacks.Readout;
 using static TorchSharp.torch;
 
@@ -40,6 +41,10 @@ public sealed class ProbeAttackTests
     {
         using var world = new TinyWorld();
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => new LogitLensAttack(new LogitLensOptions { Layer = layer }).ReadThrough(world.Model));
-        Assert.StartsWith($"probe layer {layer} is outside this model's hidden states 0..4 (or -5..-1)", e.Message);
+        Assert.StartsWith($"probe layer {layer} is outside the model's hidden states 0..4 (or -5..-1)", e.Message);
+        // The planner asks the options the same question before any training, with the shape config.json gives.
+        var problem = Assert.Single(new LogitLensOptions { Layer = layer }.Validate(new ModelShape("model.path", "llama", 4, 128)));
+        Assert.Equal($"layer {layer} is outside the model's hidden states 0..4 (or -5..-1); set probe's layer within them (model.path has 4 layers)", problem);
+        Assert.Empty(new LogitLensOptions { Layer = layer < 0 ? -5 : 4 }.Validate(new ModelShape("tiny", "llama", 4, 128)));
     }
 }

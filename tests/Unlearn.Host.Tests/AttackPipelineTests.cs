@@ -21,6 +21,8 @@ public sealed class AttackValidationTests : IDisposable
     [InlineData("attacks:\n  - name: noise\n    label: none\n", "'none' cannot label an attack")]
     [InlineData("attacks:\n  - noise\n  - label: x\n    chain: [relearn, probee]\n", "attacks.1.chain.1: unknown attack 'probee'. Did you mean 'probe'?")]
     [InlineData("attacks:\n  - label: x\n    chain: []\n", "attacks.0.chain: expected a non-empty list of attacks applied in order")]
+    [InlineData("attacks:\n  - name: probe\n    options:\n      layer: 9\n",
+        "attacks.0.options: invalid options: layer 9 is outside the model's hidden states 0..4 (or -5..-1); set probe's layer within them (the built-in 'tiny' architecture has 4 layers).")]
     public void BadAttacksAreFoundBeforeTraining(string yaml, string expected)
     {
         var path = _files.Write("p.yaml", $"include: {HostTestPaths.Quickstart}\n{yaml}");
@@ -38,5 +40,16 @@ public sealed class AttackValidationTests : IDisposable
         var result = ToolProcess.Run(Path.Combine(_files.Dir, "cache"), "validate", path);
         Assert.True(result.ExitCode == ExitCodes.BadInput, result.ToString());
         Assert.Contains($"file '{templates}' line 2: the template has no {{question}} placeholder", result.StdErr);
+    }
+
+    [Fact]
+    public void JailbreakTemplateFileIsReadFromThePipelinesFolder()
+    {
+        // The tool runs in another folder: a relative file names the file beside the pipeline, not one in the working folder.
+        var templates = _files.Write("pipelines/more/templates.txt", "no placeholder\n");
+        var path = _files.Write("pipelines/p.yaml", $"include: {HostTestPaths.Quickstart}\nattacks:\n  - name: jailbreak\n    options:\n      file: more/templates.txt\n");
+        var result = ToolProcess.Run(Path.Combine(_files.Dir, "cache"), "validate", path);
+        Assert.True(result.ExitCode == ExitCodes.BadInput, result.ToString());
+        Assert.Contains($"file '{templates}' line 1: the template has no {{question}} placeholder", result.StdErr);
     }
 }

@@ -35,6 +35,27 @@ public sealed class ResumeInputTests : IDisposable
             points.Select(p => PipelineBinder.Bind(p.Tree, sweepFile, []).Data.Folder));
     }
 
+    [Fact]
+    public void PluginOptionsThatNameFilesAreResolvedLikeTheHostsPaths()
+    {
+        var pipeline = _files.Write("project/pipelines/p.yaml",
+            "name: p\nattacks:\n  - name: jailbreak\n    options:\n      file: extra/templates.txt\n      template: file-1\n  - label: chained\n    chain:\n      - name: jailbreak\n        options: {templates_file: t.txt}\n" +
+            "sweep:\n  attacks.0.options.file: [a.txt, ../b.txt]\n  attacks.0.options.template: [x.txt]\n");
+        var root = PipelineDocument.Load(pipeline);
+        var folder = Path.Combine(_files.Dir, "project", "pipelines");
+        var spec = PipelineBinder.Bind(SweepExpander.Expand(root)[1].Tree, pipeline, []);
+        var options = spec.Attacks[0].Steps[0].Options!;
+        Assert.Equal(Path.Combine(folder, "..", "b.txt") is var b ? Path.GetFullPath(b) : null, (options["file"] as ConfigScalar)!.Value);
+        Assert.Equal("x.txt", (options["template"] as ConfigScalar)!.Value); // not a path option: left as written
+        Assert.Equal(Path.Combine(folder, "t.txt"), (spec.Attacks[1].Steps[0].Options!["templates_file"] as ConfigScalar)!.Value);
+
+        // The sweep folder's own pipeline keeps the axis values absolute, so --resume reads the same files.
+        PipelineBinder.MakePathsAbsolute(root, pipeline);
+        var sweepFile = _files.Write("runs/p/20260101-000001/pipeline.yaml", PipelineDocument.ToYaml(root));
+        var files = SweepExpander.Expand(PipelineDocument.Load(sweepFile)).Select(p => PipelineBinder.Bind(p.Tree, sweepFile, []).Attacks[0].Steps[0].Options!["file"]);
+        Assert.Equal([Path.Combine(folder, "a.txt"), Path.GetFullPath(Path.Combine(folder, "..", "b.txt"))], files.Select(f => (f as ConfigScalar)!.Value));
+    }
+
     [Theory]
     [InlineData("--set", "unlearn.trainer.lr=1e-3")]
     [InlineData("pipeline", "")]

@@ -101,6 +101,23 @@ public sealed class RobustnessTests : IDisposable
     }
 
     [Fact]
+    public void FaithfulnessCountsTheModelsThePatternsSelect()
+    {
+        // Knowing: the originals (0.9, 0.9, 0.95) and the under-unlearned raw model of lr=1 (0.15); never saw: the
+        // retain models (0.2, 0.2, 0.25). Pairs won: originals 3 × 3 = 9, 0.15 wins none: AUC 9 / 12.
+        RunSummary[] runs = [Run("lr=1", 0.15, 0.15, 0.3), Run("lr=2", 0.3, 0.35, 0.3), Run("lr=3", 0.5, 0.55, 0.3, original: 0.95, retain: 0.25)];
+        var pools = new FaithfulnessPools(["*:original", "*lr=1:unlearned"], ["*:retain"]);
+        var faithfulness = Assert.Single(RobustnessAnalysis.Build(runs, "forget", 200, 0, pools).Faithfulness);
+        Assert.Equal([0.9, 0.15, 0.9, 0.95], faithfulness.Knowing);
+        Assert.Equal(0.75, faithfulness.Auc, 12);
+        var markdown = RobustnessReport.Markdown(RobustnessAnalysis.Build(runs, "forget", 200, 0, pools), [], null);
+        Assert.Contains("know the forget data (`*:original`, `*lr=1:unlearned`) from those that never saw it (`*:retain`)", markdown);
+        Assert.Contains("| es | 0.750 | 4 | 3 |", markdown);
+        var e = Assert.Throws<InvalidDataException>(() => RobustnessAnalysis.Build(runs, "forget", 200, 0, new FaithfulnessPools(["*:original"], ["*"])));
+        Assert.Contains("robustness/lr=1:original matches both a --knowing pattern", e.Message);
+    }
+
+    [Fact]
     public void CommandWritesTheTablesTheCsvAndAScatterPerAttack()
     {
         RunSummary[] runs = [Run("lr=1", 0.1, 0.15, 0.3), Run("lr=2", 0.3, 0.35, 0.2), Run("lr=3", 0.5, 0.55, 0.4)];

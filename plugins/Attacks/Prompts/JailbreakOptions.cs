@@ -10,7 +10,7 @@ public sealed class JailbreakOptions : IValidatableOptions
     public string? Template { get; init; }
 
     /// <summary>A text file of further templates, one per line, each containing {question}.</summary>
-    [Description("Text file of more templates, one per line containing {question} (blank lines and lines starting with # are skipped); relative to the working directory.")]
+    [Description("Text file of more templates, one per line containing {question} (blank lines and lines starting with # are skipped); a relative path is read from the folder of the pipeline file that sets it.")]
     public string? File { get; init; }
 
     /// <inheritdoc />

@@ -11,10 +11,7 @@ public sealed class LogitLensAttack(LogitLensOptions options) : IAttack
     {
         ArgumentNullException.ThrowIfNull(model);
         var layers = model.Description.NumLayers;
-        var index = options.Layer < 0 ? layers + 1 + options.Layer : options.Layer;
-        if (index < 0 || index > layers)
-            throw new ArgumentOutOfRangeException(nameof(options), options.Layer,
-                $"probe layer {options.Layer} is outside this model's hidden states 0..{layers} (or -{layers + 1}..-1); set probe's layer within them");
+        var index = options.HiddenStateOf(layers) ?? throw new ArgumentOutOfRangeException(nameof(options), options.Layer, "probe " + options.OutsideMessage(layers));
         return new LogitLensModel(model, index);
     }
 

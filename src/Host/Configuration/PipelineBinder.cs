@@ -63,7 +63,15 @@ public static class PipelineBinder
     /// <summary>Keys whose values are paths.</summary>
     public static readonly string[] PathKeys = ["model.path", "model.retain_path", "data.folder", "evaluate.retain_logs", "plugins"];
 
-    /// <summary>Rewrites the path values of a tree (and of its sweep axes) as absolute paths, so the resolved pipeline a
+    /// <summary>True for a plugin option that names a file or folder: by convention its name is <c>file</c>, <c>folder</c>
+    /// or <c>path</c> or ends in <c>_file</c>, <c>_folder</c> or <c>_path</c> (a C# property File, TemplatesFile, ...).
+    /// Such values are resolved like <see cref="PathKeys"/>.</summary>
+    public static bool IsPathOption(string key) =>
+        OptionsBinder.ToSnakeCase(key) is var k && (k is "file" or "folder" or "path" || k.EndsWith("_file", StringComparison.Ordinal)
+            || k.EndsWith("_folder", StringComparison.Ordinal) || k.EndsWith("_path", StringComparison.Ordinal));
+
+    /// <summary>Rewrites the path values of a tree (<see cref="PathKeys"/>, plugin options that <see cref="IsPathOption"/>
+    /// names, and the sweep axes of both) as absolute paths, so the resolved pipeline a
     /// run folder keeps means the same files when <c>--resume</c> reads it from the run folder. A relative path is
     /// resolved against the current folder when it came from <c>--set</c> (as any command-line path is), against the
     /// folder of the file that holds it when it came from a pipeline file (an included file names paths relative to
@@ -90,6 +98,23 @@ public static class PipelineBinder
             if (root["sweep"] is ConfigMap sweep && sweep[key] is { } axis)
                 sweep.Set(key, axis is ConfigList values ? Replace(values, Absolute) : Absolute(axis), sweep.LocationOf(key));
         }
+        // Plugin options: every "options" mapping of the tree (unlearn, controls, calibrate, metrics, attacks and chains).
+        void Visit(ConfigNode? node)
+        {
+            if (node is ConfigList list) foreach (var item in list.Items) Visit(item);
+            if (node is not ConfigMap map) return;
+            foreach (var (key, value) in map.Entries.ToList())
+            {
+                if (key == "options" && value is ConfigMap options)
+                    foreach (var (option, optionValue) in options.Entries.ToList().Where(e => IsPathOption(e.Key)))
+                        options.Set(option, Absolute(optionValue), options.LocationOf(option));
+                else Visit(value);
+            }
+        }
+        Visit(root);
+        if (root["sweep"] is ConfigMap axes)
+            foreach (var (key, axis) in axes.Entries.ToList().Where(e => e.Key.Contains(".options.", StringComparison.Ordinal) && IsPathOption(e.Key[(e.Key.LastIndexOf('.') + 1)..])))
+                axes.Set(key, axis is ConfigList values ? Replace(values, Absolute) : Absolute(axis), axes.LocationOf(key));
     }
 
     private static string RelativeTo(string file, string baseDir) =>

@@ -20,26 +20,48 @@ public sealed record RobustnessRow(string Metric, string Attack, IReadOnlyList<R
 /// <summary>How well one metric separates models that know the forget data from models that never saw it.</summary>
 /// <param name="Metric">Metric name.</param>
 /// <param name="Auc">P(metric of a knowing model &gt; metric of a never-saw model), ties half.</param>
-/// <param name="Knowing">Values of the models that know the forget data (the original models).</param>
-/// <param name="NeverSaw">Values of the models that never saw it (the retain models).</param>
+/// <param name="Knowing">Values of the models that know the forget data (<see cref="FaithfulnessPools.Knowing"/>).</param>
+/// <param name="NeverSaw">Values of the models that never saw it (<see cref="FaithfulnessPools.NeverSaw"/>).</param>
 public sealed record FaithfulnessRow(string Metric, double Auc, IReadOnlyList<double> Knowing, IReadOnlyList<double> NeverSaw);
 
+/// <summary>Which models faithfulness counts as knowing the forget data and which as never having seen it: patterns
+/// over model names ("run/sweep-point:role", <c>*</c> any text, <c>?</c> one character). By default the original
+/// models know it and the retain models never saw it; under-unlearned models (e.g. the points with the smallest
+/// learning rate) are added to the knowing ones with another pattern (<c>--knowing</c>).</summary>
+/// <param name="Knowing">Patterns of the models that know the forget data.</param>
+/// <param name="NeverSaw">Patterns of the models that never saw it.</param>
+public sealed record FaithfulnessPools(IReadOnlyList<string> Knowing, IReadOnlyList<string> NeverSaw)
+{
+    /// <summary>Original models know, retain models never saw.</summary>
+    public static readonly FaithfulnessPools Default = new(["*:" + ModelRoles.Original], ["*:" + ModelRoles.Retain]);
+
+    /// <summary>True when <paramref name="model"/> matches one of <paramref name="patterns"/>.</summary>
+    public static bool Matches(IReadOnlyList<string> patterns, string model)
+    {
+        ArgumentNullException.ThrowIfNull(patterns);
+        return patterns.Any(p => System.IO.Enumeration.FileSystemName.MatchesSimpleExpression(p, model, ignoreCase: false));
+    }
+}
+
 /// <summary>The meta-evaluation of many runs on one split.</summary>
-public sealed record RobustnessTable(string Split, int Resamples, int Seed, int Models, IReadOnlyList<RobustnessRow> Rows, IReadOnlyList<FaithfulnessRow> Faithfulness);
+public sealed record RobustnessTable(string Split, int Resamples, int Seed, int Models, IReadOnlyList<RobustnessRow> Rows, IReadOnlyList<FaithfulnessRow> Faithfulness,
+    FaithfulnessPools Pools);
 
 /// <summary>Builds the meta-evaluation from finished runs: the unlearned models are every run's <c>unlearned</c> and
 /// <c>calibrated</c> roles (raw and calibrated); robustness compares each model's clean metric with the same metric
-/// under each attack; faithfulness compares the original models (they know the forget data) with the retain models
-/// (they never saw it).</summary>
+/// under each attack; faithfulness compares the models that know the forget data with those that never saw it
+/// (<see cref="FaithfulnessPools"/>).</summary>
 public static class RobustnessAnalysis
 {
     /// <summary>The roles whose models count as unlearned models.</summary>
     public static readonly string[] UnlearnedRoles = [ModelRoles.Unlearned, ModelRoles.Calibrated];
 
-    /// <summary>The table; throws <see cref="InvalidDataException"/> when the runs hold no attacked values on the split.</summary>
-    public static RobustnessTable Build(IReadOnlyList<RunSummary> runs, string split, int resamples, int seed)
+    /// <summary>The table; throws <see cref="InvalidDataException"/> when the runs hold no attacked values on the split,
+    /// or when a model is in both faithfulness pools.</summary>
+    public static RobustnessTable Build(IReadOnlyList<RunSummary> runs, string split, int resamples, int seed, FaithfulnessPools? pools = null)
     {
         ArgumentNullException.ThrowIfNull(runs);
+        pools ??= FaithfulnessPools.Default;
         var rows = new List<RobustnessRow>();
         var attacked = runs.SelectMany(r => r.AttackMetrics.Where(m => m.Split == split && UnlearnedRoles.Contains(m.Model)).Select(m => (Run: r, Metric: m))).ToList();
         if (attacked.Count == 0)
@@ -62,13 +84,18 @@ public static class RobustnessAnalysis
                 RobustnessStatistics.Bootstrap(x, y, RobustnessStatistics.Pearson, resamples, seed),
                 RobustnessStatistics.Bootstrap(x, y, RobustnessStatistics.Slope, resamples, seed)));
         }
+        var both = runs.SelectMany(r => r.Metrics.Select(m => ModelName(r, m.Model))).Distinct()
+            .FirstOrDefault(m => FaithfulnessPools.Matches(pools.Knowing, m) && FaithfulnessPools.Matches(pools.NeverSaw, m));
+        if (both != null)
+            throw new InvalidDataException($"the model {both} matches both a --knowing pattern ({string.Join(", ", pools.Knowing)}) and a --never-saw pattern " +
+                $"({string.Join(", ", pools.NeverSaw)}): a model either knows the forget data or never saw it; narrow one of the patterns.");
         var faithfulness = rows.Select(r => r.Metric).Distinct().Select(metric =>
         {
-            var knowing = CleanValues(runs, ModelRoles.Original, split, metric);
-            var neverSaw = CleanValues(runs, ModelRoles.Retain, split, metric);
+            var knowing = CleanValues(runs, pools.Knowing, split, metric);
+            var neverSaw = CleanValues(runs, pools.NeverSaw, split, metric);
             return new FaithfulnessRow(metric, RobustnessStatistics.Auc(knowing, neverSaw), knowing, neverSaw);
         }).ToList();
-        return new RobustnessTable(split, resamples, seed, models.Count, rows, faithfulness);
+        return new RobustnessTable(split, resamples, seed, models.Count, rows, faithfulness, pools);
     }
 
     /// <summary>"run/sweep-point:role", the model's name in tables and the CSV.</summary>
@@ -78,6 +105,8 @@ public static class RobustnessAnalysis
         return $"{run.Name}{(run.SweepLabel.Length > 0 ? "/" + run.SweepLabel : "")}:{role}";
     }
 
-    private static List<double> CleanValues(IReadOnlyList<RunSummary> runs, string role, string split, string metric) =>
-        runs.Select(r => r.Value(role, split, metric)).OfType<double>().Where(double.IsFinite).ToList();
+    // Clean values of every model (run × role) a pattern matches.
+    private static List<double> CleanValues(IReadOnlyList<RunSummary> runs, IReadOnlyList<string> patterns, string split, string metric) =>
+        runs.SelectMany(r => ModelRoles.All.Where(role => FaithfulnessPools.Matches(patterns, ModelName(r, role))).Select(role => r.Value(role, split, metric)))
+            .OfType<double>().Where(double.IsFinite).ToList();
 }

@@ -54,8 +54,10 @@ public static class RobustnessReport
                 sb.Append(chart.Written ? $"![{chart.Caption}]({chart.RelativePath})\n\n{(chart.Warning == null ? "" : $"Chart `{chart.RelativePath}` {chart.Warning}\n\n")}"
                     : $"Chart `{chart.RelativePath}` {chart.Problem}\n\n");
         }
-        sb.Append("## Faithfulness\n\nAUC with which the clean metric separates the models that know the forget data (the original models) from ")
-            .Append("those that never saw it (the retain models): P(knowing > never saw), ties half; 0.5 is no separation, below 0.5 the metric is lower on the knowing models.\n\n")
+        sb.Append("## Faithfulness\n\nAUC with which the clean metric separates the models that know the forget data (")
+            .Append(string.Join(", ", table.Pools.Knowing.Select(p => $"`{p}`"))).Append(") from those that never saw it (")
+            .Append(string.Join(", ", table.Pools.NeverSaw.Select(p => $"`{p}`")))
+            .Append("): P(knowing > never saw), ties half; 0.5 is no separation, below 0.5 the metric is lower on the knowing models.\n\n")
             .Append("| metric | AUC | knowing | never saw |\n|---|---:|---:|---:|\n");
         foreach (var row in table.Faithfulness)
             sb.Append(CultureInfo.InvariantCulture, $"| {row.Metric} | {F(row.Auc)} | {row.Knowing.Count} | {row.NeverSaw.Count} |\n");

@@ -91,6 +91,11 @@ public sealed class RunPlanner(PluginRegistry registry)
         var metrics = spec.Evaluate.Metrics.Select(m => new MetricPlan(m, Resolve(PluginKind.Metric, m.Plugin))).ToList();
         var attacks = spec.Attacks.Select(a => new AttackPlan(a, a.Steps.Select(step => Resolve(PluginKind.Attack, step)).ToList())).ToList();
         Check(spec, controls, calibrator, metrics, attacks);
+        var uses = spec.Controls.Zip(controls).Concat(spec.Evaluate.Metrics.Select(m => m.Plugin).Zip(metrics.Select(m => m.Plugin)))
+            .Concat(attacks.SelectMany(a => a.Use.Steps.Zip(a.Steps))).ToList();
+        if (method != null) uses.Add((spec.Unlearn!.Method, method));
+        if (calibrator != null) uses.Add((spec.Calibrate!, calibrator));
+        CheckOptionsForModels(uses, ModelShapes(spec));
         // Resolved before any training, so a broken chat template stops the run at once.
         var template = PromptTemplates.Resolve(spec.Model.Template, spec.Model.SystemPrompt, spec.Model.Path);
         var stages = new List<IStage> { new DataStage(), new LearnStage() };
@@ -155,13 +160,6 @@ public sealed class RunPlanner(PluginRegistry registry)
                         $"'{m.Plugin.Name}' compares with the retain model's '{dependency.Metric}', but the run has no retain model: set model.retain_path, or use a learn recipe that trains one (learn.retain_model: true).");
             }
         }
-        CheckModelFolder(spec.Model.Path, "model.path", spec.Model.MaxLength);
-        CheckModelFolder(spec.Model.RetainPath, "model.retain_path", spec.Model.MaxLength);
-        if (spec.Model.Path == null && !TransformerConfig.BuiltInNames.Contains(spec.Model.Architecture))
-            throw new PipelineException(At(spec, "model.architecture"), "model.architecture", NameSuggestions.Unknown("architecture", spec.Model.Architecture, TransformerConfig.BuiltInNames.ToList()));
-        if (spec.Model.Path == null && TransformerConfig.BuiltIn(spec.Model.Architecture, vocabSize: 1).MaxPositions is var positions && positions < spec.Model.MaxLength)
-            throw new PipelineException(At(spec, "model.max_length"), "model.max_length",
-                $"max_length {spec.Model.MaxLength} is more than the {positions} positions of the built-in '{spec.Model.Architecture}' architecture; set model.max_length to at most {positions}.");
         if (spec.Data.Folder != null && !Directory.Exists(spec.Data.Folder))
             throw new DataFileException(spec.Data.Folder, null, "the data folder does not exist", "set data.folder to a folder of TOFU JSON/JSONL files (for example a copy of the TOFU dataset)");
         foreach (var (split, location, key) in needed.DistinctBy(n => n.Split))
@@ -176,6 +174,39 @@ public sealed class RunPlanner(PluginRegistry registry)
         if (spec.Data.Folder != null)
             foreach (var (split, fields, metric, key) in requiredFields)
                 CheckItemFields(new TofuFolder(spec.Data.Folder).ResolvePath(spec.Data.Splits[split]), spec.Evaluate.MaxItems, split, fields, metric, key);
+    }
+
+    /// <summary>The shapes of the models the run uses, as far as they are known before training: the model folders
+    /// (checked: config.json, the safetensors headers, the tokenizer files, enough positions) or the built-in architecture.</summary>
+    private static List<ModelShape> ModelShapes(PipelineSpec spec)
+    {
+        var shapes = new List<ModelShape>();
+        foreach (var (dir, key) in new[] { (spec.Model.Path, "model.path"), (spec.Model.RetainPath, "model.retain_path") })
+            if (CheckModelFolder(dir, key, spec.Model.MaxLength) is { } config) shapes.Add(ShapeOf(key, config));
+        if (spec.Model.Path != null) return shapes;
+        if (!TransformerConfig.BuiltInNames.Contains(spec.Model.Architecture))
+            throw new PipelineException(At(spec, "model.architecture"), "model.architecture", NameSuggestions.Unknown("architecture", spec.Model.Architecture, TransformerConfig.BuiltInNames.ToList()));
+        var builtIn = TransformerConfig.BuiltIn(spec.Model.Architecture, vocabSize: 1);
+        if (builtIn.MaxPositions < spec.Model.MaxLength)
+            throw new PipelineException(At(spec, "model.max_length"), "model.max_length",
+                $"max_length {spec.Model.MaxLength} is more than the {builtIn.MaxPositions} positions of the built-in '{spec.Model.Architecture}' architecture; set model.max_length to at most {builtIn.MaxPositions}.");
+        shapes.Add(ShapeOf($"the built-in '{spec.Model.Architecture}' architecture", builtIn));
+        return shapes;
+    }
+
+    private static ModelShape ShapeOf(string name, TransformerConfig config) =>
+        new(name, config.Family.ToString().ToLowerInvariant(), config.NumLayers, config.HiddenSize);
+
+    // Options that depend on the model (IValidatableOptions.Validate(ModelShape)), asked for every model shape known now.
+    private static void CheckOptionsForModels(IEnumerable<(PluginUse Use, ResolvedPlugin Plugin)> uses, IReadOnlyList<ModelShape> shapes)
+    {
+        foreach (var (use, plugin) in uses)
+        {
+            if (plugin.Options is not IValidatableOptions options) continue;
+            var problems = shapes.SelectMany(options.Validate).Distinct().ToList();
+            if (problems.Count > 0)
+                throw new PipelineException(use.Options?.Location ?? use.Location, use.KeyPath, "invalid options: " + string.Join("; ", problems) + ".");
+        }
     }
 
     /// <summary>Reads a split file and refuses it when a row the run evaluates lacks a field a metric needs (the first such row).</summary>
@@ -202,9 +233,9 @@ public sealed class RunPlanner(PluginRegistry registry)
 
     /// <summary>Reads what the run will read of a user's model folder (config.json, the safetensors headers, the
     /// tokenizer files) and checks that the model has at least max_length positions. Any failure is bad input.</summary>
-    private static void CheckModelFolder(string? dir, string key, int maxLength)
+    private static TransformerConfig? CheckModelFolder(string? dir, string key, int maxLength)
     {
-        if (dir == null) return;
+        if (dir == null) return null;
         ModelFolder.Check(dir, key);
         TransformerConfig config;
         try
@@ -219,6 +250,7 @@ public sealed class RunPlanner(PluginRegistry registry)
         }
         if (config.MaxPositions < maxLength)
             throw new InputException($"{key} '{dir}': the model has {config.MaxPositions} positions (config.json), fewer than model.max_length {maxLength}; set model.max_length to at most {config.MaxPositions}.");
+        return config;
     }
 
     // Where a key was written (or the pipeline file, for a default).
