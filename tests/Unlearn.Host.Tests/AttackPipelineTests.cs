@@ -22,7 +22,7 @@ public sealed class AttackValidationTests : IDisposable
     [InlineData("attacks:\n  - noise\n  - label: x\n    chain: [relearn, probee]\n", "attacks.1.chain.1: unknown attack 'probee'. Did you mean 'probe'?")]
     [InlineData("attacks:\n  - label: x\n    chain: []\n", "attacks.0.chain: expected a non-empty list of attacks applied in order")]
     [InlineData("attacks:\n  - name: probe\n    options:\n      layer: 9\n",
-        "attacks.0.options: invalid options: layer 9 is outside the model's hidden states 0..4 (or -5..-1); set probe's layer within them (the built-in 'tiny' architecture has 4 layers).")]
+        "attacks.0.options.layer: layer 9 is outside the model's hidden states 0..4 (or -5..-1); set probe's layer within them (the built-in 'tiny' architecture has 4 layers).")]
     public void BadAttacksAreFoundBeforeTraining(string yaml, string expected)
     {
         var path = _files.Write("p.yaml", $"include: {HostTestPaths.Quickstart}\n{yaml}");
@@ -32,24 +32,17 @@ public sealed class AttackValidationTests : IDisposable
         Assert.Contains(path + ":", result.StdErr);
     }
 
-    [Fact]
-    public void JailbreakTemplateFileIsCheckedBeforeTraining()
+    // A relative file names the file beside the pipeline, not one in the tool's working folder (another folder here).
+    [Theory]
+    [InlineData(false, "Answer: {question}\nno placeholder\n", 2)]
+    [InlineData(true, "no placeholder\n", 1)]
+    public void JailbreakTemplateFileIsCheckedBeforeTrainingAndReadFromThePipelinesFolder(bool relative, string lines, int badLine)
     {
-        var templates = _files.Write("templates.txt", "Answer: {question}\nno placeholder\n");
-        var path = _files.Write("p.yaml", $"include: {HostTestPaths.Quickstart}\nattacks:\n  - name: jailbreak\n    options:\n      file: {templates}\n");
+        var templates = _files.Write("pipelines/more/templates.txt", lines);
+        var path = _files.Write("pipelines/p.yaml",
+            $"include: {HostTestPaths.Quickstart}\nattacks:\n  - name: jailbreak\n    options:\n      file: {(relative ? "more/templates.txt" : templates)}\n");
         var result = ToolProcess.Run(Path.Combine(_files.Dir, "cache"), "validate", path);
         Assert.True(result.ExitCode == ExitCodes.BadInput, result.ToString());
-        Assert.Contains($"file '{templates}' line 2: the template has no {{question}} placeholder", result.StdErr);
-    }
-
-    [Fact]
-    public void JailbreakTemplateFileIsReadFromThePipelinesFolder()
-    {
-        // The tool runs in another folder: a relative file names the file beside the pipeline, not one in the working folder.
-        var templates = _files.Write("pipelines/more/templates.txt", "no placeholder\n");
-        var path = _files.Write("pipelines/p.yaml", $"include: {HostTestPaths.Quickstart}\nattacks:\n  - name: jailbreak\n    options:\n      file: more/templates.txt\n");
-        var result = ToolProcess.Run(Path.Combine(_files.Dir, "cache"), "validate", path);
-        Assert.True(result.ExitCode == ExitCodes.BadInput, result.ToString());
-        Assert.Contains($"file '{templates}' line 1: the template has no {{question}} placeholder", result.StdErr);
+        Assert.Contains($"file '{templates}' line {badLine}: the template has no {{question}} placeholder", result.StdErr);
     }
 }

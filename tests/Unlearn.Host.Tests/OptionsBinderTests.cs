@@ -64,9 +64,44 @@ public sealed class SampleOptions : IValidatableOptions
     }
 }
 
-/// <summary>Binding plugin options from pipeline mappings.</summary>
+/// <summary>A section holding another options class and a mapping kept as written (as the tool's own sections do).</summary>
+public sealed class OuterOptions
+{
+    /// <summary>Nested options with defaults of their own.</summary>
+    public SampleOptions Inner { get; init; } = new() { Beta = 0.5, Label = "outer default" };
+
+    /// <summary>Kept as written.</summary>
+    public ConfigMap? Raw { get; init; }
+}
+
+/// <summary>Binding plugin options (and the tool's own sections) from pipeline mappings.</summary>
 public sealed class OptionsBinderTests
 {
+    [Fact]
+    public void NestedSectionsBindOnTopOfTheirDefaultsAndRawMappingsStayAsWritten()
+    {
+        var o = OptionsBinder.Bind<OuterOptions>(Map("  inner:\n    max_new_tokens: 8\n  raw:\n    anything: [1, 2]\n"), "s", SourceLocation.Default);
+        Assert.Equal(8, o.Inner.MaxNewTokens);
+        Assert.Equal(0.5, o.Inner.Beta);             // the outer default, not SampleOptions' own 0.1
+        Assert.Equal("outer default", o.Inner.Label);
+        Assert.IsType<ConfigList>(o.Raw!["anything"]);
+        Assert.Equal(0.5, OptionsBinder.Bind<OuterOptions>(null, "s", SourceLocation.Default).Inner.Beta);
+        Assert.Contains("s.inner: expected a mapping", Assert.Throws<PipelineException>(() => OptionsBinder.Bind<OuterOptions>(Map("  inner: 3\n"), "s", SourceLocation.Default)).Message);
+        var nested = Assert.Throws<PipelineException>(() => OptionsBinder.Bind<OuterOptions>(Map("  inner:\n    beta: -1\n"), "s", SourceLocation.Default));
+        Assert.Equal("s.inner.beta", nested.KeyPath);
+        var unknown = Assert.Throws<PipelineException>(() => OptionsBinder.Bind<OuterOptions>(Map("  inner:\n    betta: 1\n"), "s", SourceLocation.Default, keyNoun: "key"));
+        Assert.Contains("s.inner.betta: unknown key 'betta'. Did you mean 'beta'?", unknown.Message);
+    }
+
+    [Fact]
+    public void AListWrittenAsOneValueIsSplitOnCommas()
+    {
+        var o = Bind("  splits: forget, retain\n  taus: 0.5,0.9\n");
+        Assert.Equal(["forget", "retain"], o.Splits);
+        Assert.Equal([0.5, 0.9], o.Taus);
+        Assert.Equal(["holdout"], Bind("  splits: holdout\n").Splits);
+    }
+
     private static ConfigMap Map(string yaml) => (ConfigMap)PipelineDocument.ParseText(new StringReader("options:\n" + yaml), "opts.yaml")["options"]!;
 
     private static SampleOptions Bind(string yaml) =>
@@ -162,8 +197,9 @@ public sealed class OptionsBinderTests
     public void ValidateMessagesAreReportedTogether()
     {
         var e = Assert.Throws<PipelineException>(() => Bind("  beta: -1\n  max_new_tokens: 0\n"));
-        Assert.Equal("unlearn.options", e.KeyPath);
-        Assert.Contains("invalid options: beta must be > 0, got -1; max_new_tokens must be >= 1, got 0.", e.Message);
+        // The first problem's option is the key path, and the error points at its line.
+        Assert.Equal("unlearn.options.beta", e.KeyPath);
+        Assert.Contains(":2:3: unlearn.options.beta: beta must be > 0, got -1; max_new_tokens must be >= 1, got 0.", e.Message);
         Assert.StartsWith("opts.yaml:", e.Message);
     }
 

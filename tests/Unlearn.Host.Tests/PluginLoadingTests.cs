@@ -88,7 +88,7 @@ public sealed class PluginLoadingTests : IDisposable
         var created = registry.Create<IObjective>(objective, OptionMap("max_nll: 2"), "unlearn.options", At);
         Assert.Equal(ObjectiveNeeds.None, created.Needs);
         var e = Assert.Throws<PipelineException>(() => registry.Create<IObjective>(objective, OptionMap("max_nll: -1"), "unlearn.options", At));
-        Assert.Contains("unlearn.options: invalid options: max_nll must be a finite number > 0, got -1.", e.Message);
+        Assert.Contains("unlearn.options.max_nll: max_nll must be a finite number > 0, got -1.", e.Message);
         var mean = registry.Create<IMetric>(metric, OptionMap("question: paraphrased"), "evaluate.metrics.0.options", At);
         Assert.Equal(MetricDirection.Neutral, mean.Direction);
     }

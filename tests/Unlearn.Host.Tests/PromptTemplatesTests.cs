@@ -13,7 +13,7 @@ public sealed class PromptTemplatesTests : IDisposable
     private const string Template =
         "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}";
 
-    private static ModelSpec Model(string template, string? system = null) => new(null, "tiny", null, template, 64, system);
+    private static ModelSpec Model(string template, string? system = null) => new() { Template = template, MaxLength = 64, SystemPrompt = system };
 
     private static PromptTemplate Resolve(ModelSpec model, string? folder) => PromptTemplates.Resolve(model.Template, model.SystemPrompt, folder);
 

@@ -45,8 +45,7 @@ public sealed class TokenizeCommand(CommandOutcome outcome)
                     Print(tokenizer, special ? tokenizer.EncodeWithSpecialTokens(input) : tokenizer.Encode(input), json);
                 return ExitCodes.Success;
             }
-            var spec = new ModelSpec(dir, "model folder", null, template, maxLength, systemPrompt);
-            var encoder = new BatchEncoder(tokenizer, PromptTemplates.Resolve(spec.Template, spec.SystemPrompt, dir), maxLength);
+            var encoder = new BatchEncoder(tokenizer, PromptTemplates.Resolve(template, systemPrompt, dir), maxLength);
             var pairs = text is not null ? [(text, answer!)] : ReadField(file!, "question").Zip(ReadField(file!, "answer")).ToList();
             foreach (var (question, reply) in pairs) PrintPair(tokenizer, encoder, question, reply, json);
             return ExitCodes.Success;

@@ -44,24 +44,15 @@ public static partial class AttacksBinder
             var step = Step(node, path);
             return new AttackUse(step.Name, [step], path, step.Location);
         }
-        var s = new SectionReader(map, path, map.Location);
-        var label = s.String("label");
-        if (s.Node("chain") is { } chain)
+        var entry = PipelineBinder.Section<AttackEntry>(map, path, map.Location);
+        if (entry.Chain is { } chain)
         {
             if (chain is not ConfigList { Items.Count: > 0 } steps)
                 throw new PipelineException(chain.Location, path + ".chain", $"expected a non-empty list of attacks applied in order, found {chain.KindName}.");
-            if (map["name"] != null || map["options"] != null)
-                throw new PipelineException(map.LocationOf("name"), path, "an entry has either chain: (a combination) or name: and options: (one attack), not both.");
-            s.RejectUnknownKeys();
             var chained = steps.Items.Select((item, j) => Step(item, $"{path}.chain.{j}")).ToList();
-            return new AttackUse(label ?? string.Join('+', chained.Select(c => c.Name)), chained, path, s.LocationOf("chain"));
+            return new AttackUse(entry.Label ?? string.Join('+', chained.Select(c => c.Name)), chained, path, map.LocationOf("chain"));
         }
-        var name = s.RequiredString("name", "Each attack needs 'name:' (an attack name) or 'chain:' (a list of attacks applied in order).");
-        var options = s.Node("options");
-        if (options is not (null or ConfigMap))
-            throw new PipelineException(options.Location, path + ".options", $"expected a mapping of options, found {options.KindName}.");
-        s.RejectUnknownKeys();
-        return new AttackUse(label ?? name, [new PluginUse(name, options as ConfigMap, path + ".options", s.LocationOf("name"))], path, s.LocationOf("name"));
+        return new AttackUse(entry.Label ?? entry.Name!, [new PluginUse(entry.Name!, entry.Options, path + ".options", map.LocationOf("name"))], path, map.LocationOf("name"));
     }
 
     // A name or {name:, options:}; attacks run on every evaluated split, so an entry has no splits: of its own.

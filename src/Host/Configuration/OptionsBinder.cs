@@ -12,8 +12,8 @@ namespace Unlearn.Host.Configuration;
 /// <summary>One option of a plugin, as listed by <c>dotnet unlearn plugins</c>.</summary>
 public sealed record OptionDescription(string Key, string Type, string Default, string Description);
 
-/// <summary>Builds plugin option objects from pipeline mappings: defaults from the class, values from the file and
-/// <c>--set</c>, keys in snake_case, validated once.</summary>
+/// <summary>Builds option objects from pipeline mappings, for plugins and for the tool's own sections alike: defaults
+/// from the class, values from the file and <c>--set</c>, keys in snake_case, validated once.</summary>
 public static class OptionsBinder
 {
     /// <summary>snake_case of a PascalCase property name (MaxNewTokens -> max_new_tokens).</summary>
@@ -40,9 +40,14 @@ public static class OptionsBinder
     private static IReadOnlyList<PropertyInfo> Settable(Type type) =>
         type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite && p.SetMethod!.IsPublic).ToList();
 
-    /// <summary>Creates and fills an options object. <paramref name="keyPath"/> prefixes error key paths.</summary>
-    public static object Bind(Type optionsType, ConfigMap? values, string keyPath, SourceLocation sectionLocation)
+    /// <summary>Creates and fills an options object: the defaults are the type's own, or a copy of
+    /// <paramref name="defaults"/> when given; the written keys of <paramref name="values"/> replace them. A property whose
+    /// type is itself an options class (a nested section such as a trainer) is bound the same way from its mapping, on
+    /// top of that property's default. <paramref name="keyPath"/> prefixes error key paths; unknown keys are refused,
+    /// calling them <paramref name="keyNoun"/>s ("option" for plugins, "key" for the tool's own sections).</summary>
+    public static object Bind(Type optionsType, ConfigMap? values, string keyPath, SourceLocation sectionLocation, object? defaults = null, string keyNoun = "option")
     {
+        ArgumentNullException.ThrowIfNull(optionsType);
         object instance;
         try { instance = Activator.CreateInstance(optionsType)!; }
         catch (Exception e)
@@ -50,32 +55,54 @@ public static class OptionsBinder
             throw new PipelineException(sectionLocation, keyPath, $"the options type {optionsType.FullName} could not be created: {(e.InnerException ?? e).Message}");
         }
         var properties = Settable(optionsType);
+        if (defaults != null)
+            foreach (var p in properties) p.SetValue(instance, p.GetValue(defaults));
         if (values != null)
         {
             foreach (var (key, node) in values.Entries)
             {
-                var path = keyPath + "." + key;
+                var path = Join(keyPath, key);
                 var property = properties.FirstOrDefault(p => Normalise(p.Name) == Normalise(key));
                 if (property == null)
-                    throw new PipelineException(values.LocationOf(key), path, NameSuggestions.Unknown("option", key, properties.Select(p => ToSnakeCase(p.Name)).ToList()));
-                var converted = ConvertNode(node, property.PropertyType, path);
-                property.SetValue(instance, converted);
+                    throw new PipelineException(values.LocationOf(key), path, NameSuggestions.Unknown(keyNoun, key, properties.Select(p => ToSnakeCase(p.Name)).ToList()));
+                if (!IsSection(property.PropertyType)) property.SetValue(instance, ConvertNode(node, property.PropertyType, path));
+                else if (node is ConfigMap map) property.SetValue(instance, Bind(property.PropertyType, map, path, map.Location, property.GetValue(instance), keyNoun));
+                else if (node is not ConfigScalar { Value: null }) throw ExpectedMapping(node, path);
             }
         }
-        if (instance is IValidatableOptions validatable)
-        {
-            var problems = validatable.Validate().ToList();
-            if (problems.Count > 0)
-            {
-                // A problem names its option first ("epochs must be > 0"): point at where that option was written, which
-                // may be another file than the section's first key (a value overriding an included file's).
-                var named = values?.Entries.Select(e => e.Key).FirstOrDefault(k => problems[0].StartsWith(k + " ", StringComparison.Ordinal));
-                throw new PipelineException(named != null ? values!.LocationOf(named) : values?.Location ?? sectionLocation, keyPath,
-                    "invalid options: " + string.Join("; ", problems) + ".");
-            }
-        }
+        if (instance is IValidatableOptions validatable) ThrowIfInvalid(validatable.Validate().ToList(), values, keyPath, sectionLocation);
         return instance;
     }
+
+    /// <summary>Binds <typeparamref name="T"/> (see <see cref="Bind(Type, ConfigMap?, string, SourceLocation, object?, string)"/>).</summary>
+    public static T Bind<T>(ConfigMap? values, string keyPath, SourceLocation sectionLocation, T? defaults = null, string keyNoun = "option") where T : class =>
+        (T)Bind(typeof(T), values, keyPath, sectionLocation, defaults, keyNoun);
+
+    /// <summary>Throws when there are problems with bound options. A problem names its option first, in its text
+    /// ("epochs must be &gt; 0") or as a prefix ("template: the template must ..."; the prefix is dropped): the error
+    /// names that option's key path and points at where it was written (which may be another file than the section's
+    /// first key, a value overriding an included file's), or at the section when it was not written.</summary>
+    public static void ThrowIfInvalid(IReadOnlyList<string> problems, ConfigMap? values, string keyPath, SourceLocation sectionLocation)
+    {
+        ArgumentNullException.ThrowIfNull(problems);
+        if (problems.Count == 0) return;
+        var first = problems[0];
+        var name = first.IndexOfAny([' ', ':']) is var end and > 0 ? first[..end] : null;
+        var written = name != null && values?.Entries.ContainsKey(name) == true;
+        var messages = problems.Select(p => name != null && p.StartsWith(name + ": ", StringComparison.Ordinal) ? p[(name.Length + 2)..] : p);
+        throw new PipelineException(written ? values!.LocationOf(name!) : values?.Location ?? sectionLocation, written ? Join(keyPath, name!) : keyPath,
+            string.Join("; ", messages) + ".");
+    }
+
+    private static string Join(string keyPath, string key) => keyPath.Length == 0 ? key : keyPath + "." + key;
+
+    // An options class nested in another (a mapping of its own), as opposed to a value, a list or a raw node.
+    private static bool IsSection(Type type) =>
+        type.IsClass && type != typeof(string) && type != typeof(object) && !typeof(ConfigNode).IsAssignableFrom(type) && !typeof(IEnumerable).IsAssignableFrom(type)
+        && type.GetConstructor(Type.EmptyTypes) != null;
+
+    private static PipelineException ExpectedMapping(ConfigNode node, string path) =>
+        new(node.Location, path, $"expected a mapping (indented 'key: value' lines), found {node.KindName}.");
 
     /// <summary>Converts a node to a CLR type (scalars, enums, nullables, lists and string dictionaries).</summary>
     public static object? ConvertNode(ConfigNode node, Type target, string path)
@@ -87,11 +114,21 @@ public static class OptionsBinder
             throw new PipelineException(node.Location, path, $"expected {TypeName(target)}, found null.");
         }
         var type = underlying ?? target;
+        // The tool's own sections keep some parts as written (a plugin's options, bound once the plugin is known).
+        if (type == typeof(ConfigMap)) return node as ConfigMap ?? throw ExpectedMapping(node, path);
+        if (type == typeof(ConfigNode)) return node;
         if (type == typeof(string) || type == typeof(object))
             return node is ConfigScalar s ? s.Value : throw Expected(node, path, type);
         if (IsList(type, out var element))
         {
-            var items = node is ConfigList list ? list.Items : [node];
+            // A single value is a list of one; "a, b" (as --set writes lists) is split on commas.
+            var items = node switch
+            {
+                ConfigList list => list.Items,
+                ConfigScalar { Value: { } written } one => written.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                    .Select(v => (ConfigNode)new ConfigScalar(v, one.Location, one.Quoted)).ToList(),
+                _ => throw Expected(node, path, type),
+            };
             var typed = (IList)Activator.CreateInstance(typeof(List<>).MakeGenericType(element))!;
             for (var i = 0; i < items.Count; i++) typed.Add(ConvertNode(items[i], element, $"{path}.{i}"));
             if (type.IsArray)

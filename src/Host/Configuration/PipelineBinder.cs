@@ -21,44 +21,46 @@ public static class PipelineBinder
     /// UNLEARN_PLUGIN_PATH; a pipeline may only list folders inside them.</summary>
     public static PipelineSpec Bind(ConfigMap root, string sourceFile, IReadOnlyList<string> allowedPluginFolders)
     {
-        var top = new SectionReader(root, "", root.Location);
-        var name = top.String("name") ?? Path.GetFileNameWithoutExtension(sourceFile);
-        if (name.Length == 0 || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || name.Contains(' '))
-            throw new PipelineException(top.LocationOf("name"), "name", $"'{name}' cannot name a run folder: use letters, digits, '-', '_' or '.'.");
-        var seed = top.Int("seed", 0, min: 0);
-        var description = top.String("description");
         MakePathsAbsolute(root, sourceFile);
+        var top = Section<PipelineSections>(root, "", root.Location);
+        var name = top.Name ?? Path.GetFileNameWithoutExtension(sourceFile);
+        if (name.Length == 0 || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || name.Contains(' '))
+            throw new PipelineException(root.LocationOf("name"), "name", $"'{name}' cannot name a run folder: use letters, digits, '-', '_' or '.'.");
 
         var pluginFolders = new List<string>();
-        foreach (var folder in top.StringList("plugins") ?? [])
+        foreach (var folder in top.Plugins ?? [])
         {
             var full = Path.GetFullPath(folder);
             var allowed = allowedPluginFolders.Any(a => IsInside(full, Path.GetFullPath(a)));
             if (!allowed)
-                throw new PipelineException(top.LocationOf("plugins"), "plugins",
+                throw new PipelineException(root.LocationOf("plugins"), "plugins",
                     $"the pipeline lists the plugin folder '{folder}' ({full}), which you have not allowed. A pipeline never loads code from a folder on its own: pass --plugins {full} or add it to UNLEARN_PLUGIN_PATH.");
             pluginFolders.Add(full);
         }
 
-        var model = BindModel(top.Section("model"));
-        var data = BindData(top.Section("data"));
-        var learn = BindLearn(top.Section("learn"), model, data);
-        var unlearn = BindUnlearn(top.Section("unlearn"));
-        var controls = BindPluginList(top.Node("controls"), "controls");
-        var calibrate = BindOptionalPlugin(top.Node("calibrate"), "calibrate", top.LocationOf("calibrate"));
-        var evaluate = BindEvaluate(top.Section("evaluate"), data, learn, model, unlearn != null, calibrate != null);
-        var attacks = AttacksBinder.Bind(top.Node("attacks"));
-        var report = BindReport(top.Section("report"), unlearn != null, calibrate != null);
-        var executor = Running.Executors.ExecutorSettings.Bind(top.Section("executor"));
-        top.Node("sweep"); // expanded before binding (see SweepExpander)
-        top.RejectUnknownKeys();
+        var model = top.Model;
+        var data = BindData(top.Data, root["data"] as ConfigMap);
+        var learn = BindLearn(top.Learn, root.LocationOf("learn"), model, data);
+        var unlearn = top.Unlearn is { } u
+            ? new UnlearnSpec(new PluginUse(u.Method!, u.Options, "unlearn.options", ((ConfigMap)root["unlearn"]!).LocationOf("method")), u.Trainer, u.RetainBatchSize)
+            : null;
+        var controls = BindPluginList(top.Controls, "controls");
+        var calibrate = BindCalibrate(top.Calibrate, root.LocationOf("calibrate"));
+        var evaluate = BindEvaluate(top.Evaluate, root["evaluate"] as ConfigMap ?? new ConfigMap(root.LocationOf("evaluate")), data, learn, model, unlearn != null, calibrate != null);
+        var attacks = AttacksBinder.Bind(top.Attacks);
+        var report = BindReport(top.Report, unlearn != null, calibrate != null);
         return new PipelineSpec
         {
-            Name = name, SourceFile = Path.GetFullPath(sourceFile), Seed = seed, Description = description,
+            Name = name, SourceFile = Path.GetFullPath(sourceFile), Seed = top.Seed, Description = top.Description,
             PluginFolders = pluginFolders, Model = model, Data = data, Learn = learn, Unlearn = unlearn,
-            Controls = controls, Calibrate = calibrate, Evaluate = evaluate, Attacks = attacks, Report = report, Executor = executor, Resolved = root,
+            Controls = controls, Calibrate = calibrate, Evaluate = evaluate, Attacks = attacks, Report = report, Executor = top.Executor, Resolved = root,
         };
     }
+
+    /// <summary>Binds one of the tool's own sections (or a plugin entry written as a mapping) with the options binder;
+    /// unknown keys are refused naming the nearest valid key.</summary>
+    internal static T Section<T>(ConfigMap? map, string keyPath, SourceLocation location, T? defaults = null) where T : class =>
+        OptionsBinder.Bind(map, keyPath, map?.Location ?? location, defaults, keyNoun: "key");
 
     /// <summary>Keys whose values are paths.</summary>
     public static readonly string[] PathKeys = ["model.path", "model.retain_path", "data.folder", "evaluate.retain_logs", "plugins"];
@@ -127,44 +129,13 @@ public static class PipelineBinder
         return path.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar is var p && p.StartsWith(f, StringComparison.Ordinal);
     }
 
-    private static ModelSpec BindModel(SectionReader s)
+    private static DataSpec BindData(DataSection section, ConfigMap? written)
     {
-        var spec = new ModelSpec(
-            s.String("path"),
-            s.String("architecture", "tiny")!,
-            s.String("retain_path"),
-            s.String("template", PromptTemplates.Auto)!,
-            s.Int("max_length", 128, min: 8),
-            s.String("system_prompt"));
-        var isChat = spec.Template is PromptTemplates.Auto or PromptTemplates.Chat;
-        if (!isChat && (!spec.Template.Contains("{question}", StringComparison.Ordinal) || !spec.Template.Contains("{answer}", StringComparison.Ordinal)))
-            throw new PipelineException(s.LocationOf("template"), s.Path + ".template",
-                $"the template must be '{PromptTemplates.Auto}', '{PromptTemplates.Chat}' or a text containing {{question}} and {{answer}}.");
-        if (!isChat && !spec.Template.EndsWith("{answer}", StringComparison.Ordinal))
-            throw new PipelineException(s.LocationOf("template"), s.Path + ".template", "the template must end with {answer} (the answer is what the model continues).");
-        if (spec.Template == PromptTemplates.Chat && spec.Path == null)
-            throw new PipelineException(s.LocationOf("template"), s.Path + ".template",
-                "template 'chat' uses the chat template of the model folder, but there is no model.path (built-in models have none). Set model.path or remove the template key.");
-        if (spec.SystemPrompt != null && !isChat)
-            throw new PipelineException(s.LocationOf("system_prompt"), s.Path + ".system_prompt",
-                "system_prompt is used only with a chat template; set template to 'chat' (or 'auto') or remove system_prompt.");
-        s.RejectUnknownKeys();
-        return spec;
-    }
-
-    private static DataSpec BindData(SectionReader s)
-    {
-        var folder = s.String("folder");
-        var worldSection = s.Section("world");
-        WorldSpec? world = null;
-        if (folder == null)
-        {
-            world = new WorldSpec(worldSection.Int("authors", 10, min: 2), worldSection.Int("seed", 0, min: 0));
-            worldSection.RejectUnknownKeys();
-        }
-        else if (worldSection.Present)
-            throw new PipelineException(worldSection.Location, "data.world", "use either data.folder (your TOFU files) or data.world (the built-in world), not both.");
-        var forget = s.Choice("forget", "forget10", ForgetSplits);
+        var world = section.World;
+        if (section.Folder == null) world ??= new WorldSpec();
+        else if (world != null)
+            throw new PipelineException(written!.LocationOf("world"), "data.world", "use either data.folder (your TOFU files) or data.world (the built-in world), not both.");
+        var forget = section.Forget;
         var nn = forget[^2..];
         var retainPercent = (100 - int.Parse(nn, CultureInfo.InvariantCulture)).ToString("00", CultureInfo.InvariantCulture);
         var splits = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -179,89 +150,37 @@ public static class PipelineBinder
             ["world_facts"] = "world_facts_perturbed",
         };
         if (world != null) splits["general"] = "general";
-        var overrides = s.Section("splits");
-        if (overrides.Map != null)
-        {
-            foreach (var (key, node) in overrides.Map.Entries)
-            {
-                if (node is not ConfigScalar { Value: { } file })
-                    throw new PipelineException(node.Location, $"data.splits.{key}", "expected a file name (without .json).");
-                splits[key] = file;
-            }
-        }
-        s.RejectUnknownKeys();
-        return new DataSpec(s.String("folder"), world, forget, splits);
+        foreach (var (key, file) in section.Splits ?? new Dictionary<string, string>()) splits[key] = file;
+        return new DataSpec(section.Folder, world, forget, splits);
     }
 
-    private static LearnSpec BindLearn(SectionReader s, ModelSpec model, DataSpec data)
+    private static LearnSpec BindLearn(ConfigMap? map, SourceLocation location, ModelSpec model, DataSpec data)
     {
-        var defaultRecipe = model.Path == null ? "tiny-world" : "none";
-        var recipe = s.Choice("recipe", defaultRecipe, "none", "tiny-world", "tofu");
-        if (recipe == "none" && model.Path == null)
-            throw new PipelineException(s.LocationOf("recipe"), "learn.recipe", "recipe 'none' uses model.path as the target model, but model.path is not set. Set model.path or use recipe tiny-world.");
-        if (recipe == "tofu" && model.Path == null)
-            throw new PipelineException(s.LocationOf("recipe"), "learn.recipe", "recipe 'tofu' fine-tunes model.path; set model.path to a Hugging Face model folder.");
-        if (recipe == "tiny-world" && data.World == null && !data.Splits.ContainsKey("general"))
-            throw new PipelineException(s.LocationOf("recipe"), "learn.recipe", "recipe 'tiny-world' trains a base model on the 'general' split: use the built-in world (data.world) or map data.splits.general to a file.");
-        var baseSettings = BindTrainer(s.Section("base"), TrainerDefaults.LearnBase);
-        var targetSettings = BindTrainer(s.Section("target"), TrainerDefaults.LearnTarget);
-        var trainRetain = s.Bool("retain_model", model.RetainPath == null);
-        s.RejectUnknownKeys();
-        return new LearnSpec(recipe, baseSettings, targetSettings, trainRetain);
+        // The defaults that depend on the model section: a model folder is the target as it is, and a retain model
+        // folder needs no retain model trained.
+        var learn = Section(map, "learn", location, new LearnSpec { Recipe = model.Path == null ? "tiny-world" : "none", RetainModel = model.RetainPath == null });
+        var at = map?.LocationOf("recipe") ?? location;
+        if (learn.Recipe == "none" && model.Path == null)
+            throw new PipelineException(at, "learn.recipe", "recipe 'none' uses model.path as the target model, but model.path is not set. Set model.path or use recipe tiny-world.");
+        if (learn.Recipe == "tofu" && model.Path == null)
+            throw new PipelineException(at, "learn.recipe", "recipe 'tofu' fine-tunes model.path; set model.path to a Hugging Face model folder.");
+        if (learn.Recipe == "tiny-world" && data.World == null && !data.Splits.ContainsKey("general"))
+            throw new PipelineException(at, "learn.recipe", "recipe 'tiny-world' trains a base model on the 'general' split: use the built-in world (data.world) or map data.splits.general to a file.");
+        return learn;
     }
 
-    /// <summary>Binds trainer settings on top of defaults.</summary>
-    public static TrainerSettings BindTrainer(SectionReader s, TrainerSettings defaults)
-    {
-        if (s.Map == null) return defaults;
-        var merged = new ConfigMap(s.Map.Location);
-        foreach (var p in typeof(TrainerSettings).GetProperties().Where(p => p.CanWrite))
-        {
-            var value = p.GetValue(defaults);
-            var key = OptionsBinder.ToSnakeCase(p.Name);
-            merged.Set(key, new ConfigScalar(value == null ? null : OptionsBinder.FormatValue(value), SourceLocation.Default));
-        }
-        PipelineDocument.MergeInto(merged, s.Map);
-        foreach (var key in s.Map.Entries.Keys) s.Node(key);
-        return (TrainerSettings)OptionsBinder.Bind(typeof(TrainerSettings), OnlyWritten(merged, s.Map), s.Path, s.Location);
-    }
+    /// <summary>Reads "name" or {name:, options:, splits:} entries.</summary>
+    internal static PluginUse ReadPluginEntry(ConfigNode node, string path) => ReadEntry(node, path).Use;
 
-    // Keep defaults' values but report unknown keys at the user's position.
-    private static ConfigMap OnlyWritten(ConfigMap merged, ConfigMap written)
-    {
-        foreach (var key in written.Entries.Keys) merged.KeyLocations[key] = written.LocationOf(key);
-        return merged;
-    }
-
-    private static UnlearnSpec? BindUnlearn(SectionReader s)
-    {
-        if (!s.Present) return null;
-        var method = s.RequiredString("method", "Name an unlearning objective, e.g. 'method: ga' (see 'dotnet unlearn plugins').");
-        var optionsNode = s.Node("options");
-        if (optionsNode is not (null or ConfigMap))
-            throw new PipelineException(optionsNode.Location, s.Path + ".options", $"expected a mapping of options, found {optionsNode.KindName}.");
-        var trainer = BindTrainer(s.Section("trainer"), TrainerDefaults.Unlearn);
-        var retainBatch = s.Int("retain_batch_size", 0, min: 0);
-        s.RejectUnknownKeys();
-        return new UnlearnSpec(new PluginUse(method, optionsNode as ConfigMap, s.Path + ".options", s.LocationOf("method")), trainer, retainBatch);
-    }
-
-    /// <summary>Reads "name" or {name:, options:} entries.</summary>
-    internal static PluginUse ReadPluginEntry(ConfigNode node, string path)
+    private static (PluginUse Use, PluginEntry? Entry) ReadEntry(ConfigNode node, string path)
     {
         switch (node)
         {
             case ConfigScalar { Value: { } name }:
-                return new PluginUse(name, null, path + ".options", node.Location);
+                return (new PluginUse(name, null, path + ".options", node.Location), null);
             case ConfigMap map:
-                var s = new SectionReader(map, path, map.Location);
-                var n = s.RequiredString("name", "Each entry needs 'name:' (a plugin name).");
-                var options = s.Node("options");
-                if (options is not (null or ConfigMap))
-                    throw new PipelineException(options.Location, path + ".options", $"expected a mapping of options, found {options.KindName}.");
-                s.Node("splits");
-                s.RejectUnknownKeys();
-                return new PluginUse(n, options as ConfigMap, path + ".options", s.LocationOf("name"));
+                var entry = Section<PluginEntry>(map, path, map.Location);
+                return (new PluginUse(entry.Name!, entry.Options, path + ".options", map.LocationOf("name")), entry);
             default:
                 throw new PipelineException(node.Location, path, $"expected a plugin name or a mapping with name: and options:, found {node.KindName}.");
         }
@@ -274,75 +193,56 @@ public static class PipelineBinder
         _ => [ReadPluginEntry(node, path)],
     };
 
-    private static PluginUse? BindOptionalPlugin(ConfigNode? node, string path, SourceLocation location)
+    // calibrate: a calibrator's name, {method:, options:}, or none/false.
+    private static PluginUse? BindCalibrate(ConfigNode? node, SourceLocation location)
     {
-        if (node == null) return null;
-        if (node is ConfigScalar { Value: "none" or "false" }) return null;
-        if (node is ConfigMap map && map["method"] is ConfigScalar { Value: { } method })
-        {
-            var s = new SectionReader(map, path, map.Location);
-            s.Node("method");
-            var options = s.Node("options");
-            if (options is not (null or ConfigMap))
-                throw new PipelineException(options.Location, path + ".options", $"expected a mapping of options, found {options.KindName}.");
-            s.RejectUnknownKeys();
-            return new PluginUse(method, options as ConfigMap, path + ".options", map.LocationOf("method"));
-        }
-        if (node is ConfigMap) throw new PipelineException(location, path, "missing 'method:' (e.g. 'method: model-mixing').");
-        return ReadPluginEntry(node, path);
+        const string path = "calibrate";
+        if (node is null or ConfigScalar { Value: null or "none" or "false" }) return null;
+        if (node is not ConfigMap map) return ReadPluginEntry(node, path);
+        var entry = Section<CalibrateEntry>(map, path, location);
+        if (entry.Method == null) throw new PipelineException(location, path, "missing 'method:' (e.g. 'method: model-mixing').");
+        return new PluginUse(entry.Method, entry.Options, path + ".options", map.LocationOf("method"));
     }
 
-    private static EvaluateSpec BindEvaluate(SectionReader s, DataSpec data, LearnSpec learn, ModelSpec model, bool hasUnlearn, bool hasCalibrate)
+    private static EvaluateSpec BindEvaluate(EvaluateSection section, ConfigMap written, DataSpec data, LearnSpec learn, ModelSpec model, bool hasUnlearn, bool hasCalibrate)
     {
         var defaultModels = new List<string> { ModelRoles.Original };
         if (hasUnlearn) defaultModels.Add(ModelRoles.Unlearned);
         if (hasUnlearn && hasCalibrate) defaultModels.Add(ModelRoles.Calibrated);
-        if (learn.TrainRetainModel && learn.Recipe != "none" || model.RetainPath != null) defaultModels.Add(ModelRoles.Retain);
-        var models = s.StringList("models") ?? defaultModels;
+        if (learn.RetainModel && learn.Recipe != "none" || model.RetainPath != null) defaultModels.Add(ModelRoles.Retain);
+        var models = section.Models ?? defaultModels;
+        var at = written.LocationOf("models");
         foreach (var m in models)
         {
             if (!ModelRoles.All.Contains(m))
-                throw new PipelineException(s.LocationOf("models"), "evaluate.models", NameSuggestions.Unknown("model role", m, ModelRoles.All));
+                throw new PipelineException(at, "evaluate.models", NameSuggestions.Unknown("model role", m, ModelRoles.All));
             if (m is ModelRoles.Unlearned or ModelRoles.Calibrated && !hasUnlearn)
-                throw new PipelineException(s.LocationOf("models"), "evaluate.models", $"'{m}' needs an unlearn section.");
+                throw new PipelineException(at, "evaluate.models", $"'{m}' needs an unlearn section.");
             if (m == ModelRoles.Calibrated && !hasCalibrate)
-                throw new PipelineException(s.LocationOf("models"), "evaluate.models", "'calibrated' needs a calibrate section.");
+                throw new PipelineException(at, "evaluate.models", "'calibrated' needs a calibrate section.");
             if (m == ModelRoles.Retain && !defaultModels.Contains(ModelRoles.Retain))
-                throw new PipelineException(s.LocationOf("models"), "evaluate.models", "'retain' needs a retain model: set model.retain_path, or use a learn recipe that trains one.");
+                throw new PipelineException(at, "evaluate.models", "'retain' needs a retain model: set model.retain_path, or use a learn recipe that trains one.");
         }
-        var evalSplits = new[] { "forget", "retain", "holdout", "real_authors", "world_facts" }.Where(data.Splits.ContainsKey).ToList();
-        var splits = s.StringList("splits") ?? ["forget", "retain"];
-        foreach (var split in splits)
+        foreach (var split in section.Splits)
             if (!data.Splits.ContainsKey(split))
-                throw new PipelineException(s.LocationOf("splits"), "evaluate.splits", NameSuggestions.Unknown("split", split, data.Splits.Keys.ToList()));
-        var metricsNode = s.Node("metrics");
+                throw new PipelineException(written.LocationOf("splits"), "evaluate.splits", NameSuggestions.Unknown("split", split, data.Splits.Keys.ToList()));
         var metrics = new List<MetricUse>();
-        if (metricsNode == null) metrics.AddRange(DefaultMetrics.Select(m => new MetricUse(new PluginUse(m, null, "evaluate.metrics", s.Location), null)));
+        if (section.Metrics == null) metrics.AddRange(DefaultMetrics.Select(m => new MetricUse(new PluginUse(m, null, "evaluate.metrics", written.Location), null)));
         else
         {
-            var items = metricsNode is ConfigList list ? list.Items : [metricsNode];
+            var items = section.Metrics is ConfigList list ? list.Items : [section.Metrics];
             for (var i = 0; i < items.Count; i++)
             {
                 var path = $"evaluate.metrics.{i}";
-                var use = ReadPluginEntry(items[i], path);
-                IReadOnlyList<string>? metricSplits = null;
-                if (items[i] is ConfigMap m)
-                {
-                    metricSplits = new SectionReader(m, path, m.Location).StringList("splits");
-                    foreach (var split in metricSplits ?? [])
-                        if (!data.Splits.ContainsKey(split))
-                            throw new PipelineException(m.LocationOf("splits"), path + ".splits", NameSuggestions.Unknown("split", split, data.Splits.Keys.ToList()));
-                }
-                metrics.Add(new MetricUse(use, metricSplits));
+                var (use, entry) = ReadEntry(items[i], path);
+                foreach (var split in entry?.Splits ?? [])
+                    if (!data.Splits.ContainsKey(split))
+                        throw new PipelineException(((ConfigMap)items[i]).LocationOf("splits"), path + ".splits", NameSuggestions.Unknown("split", split, data.Splits.Keys.ToList()));
+                metrics.Add(new MetricUse(use, entry?.Splits));
             }
         }
-        _ = evalSplits;
-        var retainLogs = s.String("retain_logs");
-        if (retainLogs != null) CheckRetainLogs(retainLogs, metrics, s.LocationOf("retain_logs"));
-        var spec = new EvaluateSpec(models, splits, metrics, s.Int("batch_size", 32, min: 1), s.OptionalInt("max_items", min: 1), s.Int("max_new_tokens", 48, min: 1),
-            retainLogs);
-        s.RejectUnknownKeys();
-        return spec;
+        if (section.RetainLogs != null) CheckRetainLogs(section.RetainLogs, metrics, written.LocationOf("retain_logs"));
+        return new EvaluateSpec(models, section.Splits, metrics, section.BatchSize, section.MaxItems, section.MaxNewTokens, section.RetainLogs);
     }
 
     /// <summary>Reads the retain logs before any work and checks they hold what forget-quality and privleak read.</summary>
@@ -365,44 +265,29 @@ public static class PipelineBinder
     public static readonly string[] SavableModels = [ModelRoles.Calibrated, ModelRoles.Unlearned];
 
     // save_model: false, true (the final model: calibrated, else unlearned) or a list of roles.
-    private static IReadOnlyList<string> BindSaveModels(SectionReader s, bool hasUnlearn, bool hasCalibrate)
+    private static IReadOnlyList<string> BindSaveModels(ConfigNode? node, bool hasUnlearn, bool hasCalibrate)
     {
-        var node = s.Node("save_model");
+        const string path = "report.save_model";
         const string hint = "save_model is true (the calibrated model, or the unlearned one without calibration), false, or a list of roles: [calibrated, unlearned].";
         List<string> roles;
         if (node is null or ConfigScalar { Value: null }) return [];
         if (node is ConfigScalar { Value: "true" or "True" or "false" or "False" })
         {
-            if (!s.Bool("save_model", false)) return [];
+            if (!(bool)OptionsBinder.ConvertNode(node, typeof(bool), path)!) return [];
             roles = [hasCalibrate ? ModelRoles.Calibrated : ModelRoles.Unlearned];
         }
-        else roles = s.StringList("save_model")?.ToList() ?? throw new PipelineException(node.Location, "report.save_model", hint);
+        else roles = node is ConfigMap ? throw new PipelineException(node.Location, path, hint) : (List<string>)OptionsBinder.ConvertNode(node, typeof(List<string>), path)!;
         foreach (var role in roles)
         {
             if (!SavableModels.Contains(role))
-                throw new PipelineException(node.Location, "report.save_model", NameSuggestions.Unknown("model role", role, SavableModels) + " " + hint);
+                throw new PipelineException(node.Location, path, NameSuggestions.Unknown("model role", role, SavableModels) + " " + hint);
             if (!hasUnlearn || role == ModelRoles.Calibrated && !hasCalibrate)
-                throw new PipelineException(node.Location, "report.save_model",
+                throw new PipelineException(node.Location, path,
                     $"the run has no {role} model to save ({(hasUnlearn ? "no calibrate section" : "no unlearn section")}).");
         }
         return roles.Distinct().ToList();
     }
 
-    private static ReportSpec BindReport(SectionReader s, bool hasUnlearn, bool hasCalibrate)
-    {
-        var taus = new List<double>();
-        var node = s.Node("taus");
-        if (node != null)
-        {
-            foreach (var item in node is ConfigList l ? l.Items : [node])
-            {
-                if (item is not ConfigScalar sc || !sc.TryGetDouble(out var t) || t <= 0 || t > 1)
-                    throw new PipelineException(item.Location, "report.taus", "expected numbers in (0, 1].");
-                taus.Add(t);
-            }
-        }
-        var spec = new ReportSpec(s.Bool("charts", true), BindSaveModels(s, hasUnlearn, hasCalibrate), taus, s.Bool("tofu_eval", false), s.Bool("deterministic", false));
-        s.RejectUnknownKeys();
-        return spec;
-    }
+    private static ReportSpec BindReport(ReportSection section, bool hasUnlearn, bool hasCalibrate) =>
+        new(section.Charts, BindSaveModels(section.SaveModel, hasUnlearn, hasCalibrate), section.Taus, section.TofuEval, section.Deterministic);
 }

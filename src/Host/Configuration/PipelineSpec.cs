@@ -1,3 +1,6 @@
+using System.ComponentModel;
+using Unlearn.Plugins;
+using Unlearn.Text;
 using Unlearn.Training;
 
 namespace Unlearn.Host.Configuration;
@@ -6,14 +9,38 @@ namespace Unlearn.Host.Configuration;
 public sealed record PluginUse(string Name, ConfigMap? Options, string KeyPath, SourceLocation Location);
 
 /// <summary>The <c>model</c> section.</summary>
-/// <param name="Path">A Hugging Face model folder (config.json, model.safetensors, tokenizer files), or null for a built-in architecture.</param>
-/// <param name="Architecture">Built-in architecture for models trained from scratch ("tiny", "small").</param>
-/// <param name="RetainPath">An existing retain model folder (trained without the forget set), if the user has one.</param>
-/// <param name="Template">"auto" (the model folder's chat template if it has one, else the default text template),
-/// "chat" (the folder's chat template, required), or a text template with {question} and {answer}.</param>
-/// <param name="MaxLength">Longest tokenised sequence.</param>
-/// <param name="SystemPrompt">A system message put before the question when a chat template is used.</param>
-public sealed record ModelSpec(string? Path, string Architecture, string? RetainPath, string Template, int MaxLength, string? SystemPrompt = null);
+public sealed record ModelSpec : IValidatableOptions
+{
+    /// <summary>A Hugging Face model folder (config.json, model.safetensors, tokenizer files), or null for a built-in architecture.</summary>
+    [Description("A Hugging Face model folder (config.json, model.safetensors, tokenizer files); without it a built-in architecture is trained.")]
+    public string? Path { get; init; }
+    /// <summary>Built-in architecture for models trained from scratch.</summary>
+    [Description("Built-in architecture for models trained from scratch (tiny, small, medium).")] public string Architecture { get; init; } = "tiny";
+    /// <summary>An existing retain model folder (trained without the forget set), if the user has one.</summary>
+    [Description("An existing retain model folder (trained without the forget set).")] public string? RetainPath { get; init; }
+    /// <summary>"auto" (the model folder's chat template if it has one, else the default text template), "chat" (the
+    /// folder's chat template, required), or a text template with {question} and {answer}.</summary>
+    [Description("auto, chat, or a text template with {question} and {answer}.")] public string Template { get; init; } = PromptTemplates.Auto;
+    /// <summary>Longest tokenised sequence.</summary>
+    [Description("Longest tokenised sequence.")] public int MaxLength { get; init; } = 128;
+    /// <summary>A system message put before the question when a chat template is used.</summary>
+    [Description("A system message put before the question when a chat template is used.")] public string? SystemPrompt { get; init; }
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate()
+    {
+        if (MaxLength < 8) yield return $"max_length must be >= 8, got {MaxLength}";
+        var isChat = Template is PromptTemplates.Auto or PromptTemplates.Chat;
+        if (!isChat && (!Template.Contains("{question}", StringComparison.Ordinal) || !Template.Contains("{answer}", StringComparison.Ordinal)))
+            yield return $"template: the template must be '{PromptTemplates.Auto}', '{PromptTemplates.Chat}' or a text containing {{question}} and {{answer}}";
+        else if (!isChat && !Template.EndsWith("{answer}", StringComparison.Ordinal))
+            yield return "template: the template must end with {answer} (the answer is what the model continues)";
+        if (Template == PromptTemplates.Chat && Path == null)
+            yield return "template 'chat' uses the chat template of the model folder, but there is no model.path (built-in models have none). Set model.path or remove the template key";
+        if (SystemPrompt != null && !isChat)
+            yield return "system_prompt is used only with a chat template; set template to 'chat' (or 'auto') or remove system_prompt";
+    }
+}
 
 /// <summary>The <c>data</c> section: where the TOFU-schema files are and which split plays which role.</summary>
 /// <param name="Folder">A folder of TOFU files, or null for the built-in world.</param>
@@ -22,15 +49,46 @@ public sealed record ModelSpec(string? Path, string Architecture, string? Retain
 /// <param name="Splits">Logical split name -> file name without extension.</param>
 public sealed record DataSpec(string? Folder, WorldSpec? World, string Forget, IReadOnlyDictionary<string, string> Splits);
 
-/// <summary>Built-in synthetic world settings.</summary>
-public sealed record WorldSpec(int Authors, int Seed);
+/// <summary>Built-in synthetic world settings (<c>data.world</c>).</summary>
+public sealed record WorldSpec : IValidatableOptions
+{
+    /// <summary>Fictitious authors.</summary>
+    [Description("Fictitious authors in the world.")] public int Authors { get; init; } = 10;
+    /// <summary>The world's seed.</summary>
+    [Description("Seed the world's facts are drawn with.")] public int Seed { get; init; }
 
-/// <summary>The <c>learn</c> section.</summary>
-/// <param name="Recipe">none (model.path is the target), tiny-world (base + target + retain from scratch), tofu (fine-tune model.path on full and on the retain split).</param>
-/// <param name="Base">Trainer settings for the base model (tiny-world).</param>
-/// <param name="Target">Trainer settings for the target and retain models.</param>
-/// <param name="TrainRetainModel">Whether to train the retain model.</param>
-public sealed record LearnSpec(string Recipe, TrainerSettings Base, TrainerSettings Target, bool TrainRetainModel);
+    /// <inheritdoc />
+    public IEnumerable<string> Validate()
+    {
+        if (Authors < 2) yield return $"authors must be >= 2, got {Authors}";
+        if (Seed < 0) yield return $"seed must be >= 0, got {Seed}";
+    }
+}
+
+/// <summary>The <c>learn</c> section. The recipe's and the retain model's defaults depend on the model section; the
+/// binder gives them.</summary>
+public sealed record LearnSpec : IValidatableOptions
+{
+    /// <summary>The learn recipe names.</summary>
+    public static readonly string[] Recipes = ["none", "tiny-world", "tofu"];
+
+    /// <summary>none (model.path is the target), tiny-world (base + target + retain from scratch), tofu (fine-tune
+    /// model.path on full and on the retain split).</summary>
+    [Description("none (model.path is the target), tiny-world (base + target + retain from scratch) or tofu (fine-tune model.path); default: tiny-world without model.path, none with it.")]
+    public string Recipe { get; init; } = "tiny-world";
+    /// <summary>Trainer settings for the base model (tiny-world).</summary>
+    public TrainerSettings Base { get; init; } = TrainerDefaults.LearnBase;
+    /// <summary>Trainer settings for the target and retain models.</summary>
+    public TrainerSettings Target { get; init; } = TrainerDefaults.LearnTarget;
+    /// <summary>Whether to train the retain model.</summary>
+    [Description("Train the retain model; default: true unless model.retain_path is given.")] public bool RetainModel { get; init; } = true;
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate()
+    {
+        if (!Recipes.Contains(Recipe, StringComparer.Ordinal)) yield return "recipe: " + NameSuggestions.Unknown("value", Recipe, Recipes);
+    }
+}
 
 /// <summary>The <c>unlearn</c> section.</summary>
 public sealed record UnlearnSpec(PluginUse Method, TrainerSettings Trainer, int RetainBatchSize);

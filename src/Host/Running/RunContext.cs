@@ -1,6 +1,7 @@
 using Unlearn.Host.Configuration;
 using Unlearn.Host.Evaluation;
 using Unlearn.Host.Plugins;
+using Unlearn.Host.Reporting;
 using Unlearn.Host.Running.Stages;
 using Unlearn.Models;
 using Unlearn.Plugins;
@@ -11,8 +12,9 @@ namespace Unlearn.Host.Running;
 /// <summary>What the stages of one run share: the plan, the cache and log, and what each stage produced for the next
 /// (data, model folders and their keys, records, metric values). Models are loaded on first use and disposed with
 /// the context, so a stage whose result comes from the cache loads nothing.</summary>
-public sealed class RunContext(RunPlan plan, StageCache cache, RunLog log, string? modelsFolder, CancellationToken cancellation) : IDisposable
+public sealed class RunContext(RunPlan plan, StageCache cache, RunLog log, RunFolder folder, string sweepLabel, CancellationToken cancellation) : IDisposable
 {
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
     private readonly Dictionary<string, CausalLM> _models = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ModelEvaluator> _evaluators = new(StringComparer.Ordinal);
     private readonly Dictionary<string, MetricInstance> _metrics = new(StringComparer.Ordinal);
@@ -31,8 +33,16 @@ public sealed class RunContext(RunPlan plan, StageCache cache, RunLog log, strin
     public StageCache Cache { get; } = cache;
     /// <summary>The run log.</summary>
     public RunLog Log { get; } = log;
-    /// <summary>Where <c>report.save_model</c> saves models (the run folder's models/), or null.</summary>
-    public string? ModelsFolder { get; } = modelsFolder;
+    /// <summary>The run folder the report stage writes into.</summary>
+    public RunFolder Folder { get; } = folder;
+    /// <summary>The sweep point's label ("" for a plain run).</summary>
+    public string SweepLabel { get; } = sweepLabel;
+    /// <summary>When the run started.</summary>
+    public DateTime Started { get; } = DateTime.Now;
+    /// <summary>Seconds since the run started.</summary>
+    public double Elapsed => _clock.Elapsed.TotalSeconds;
+    /// <summary>Where <c>report.save_model</c> saves models: the run folder's models/.</summary>
+    public string ModelsFolder => Folder.File("models");
     /// <summary>Stops the run at the next step (Ctrl-C, SIGTERM).</summary>
     public CancellationToken Cancellation { get; } = cancellation;
 
@@ -160,9 +170,9 @@ public sealed class RunContext(RunPlan plan, StageCache cache, RunLog log, strin
     }
 
     /// <summary>What the run produced, for the run folder.</summary>
-    public RunResult Result(string sweepLabel) => new()
+    public RunResult Result() => new()
     {
-        Name = Spec.Name, SweepLabel = sweepLabel, Method = Plan.Method?.Descriptor.Name, MethodOptions = Plan.Method?.OptionsJson,
+        Name = Spec.Name, SweepLabel = SweepLabel, Method = Plan.Method?.Descriptor.Name, MethodOptions = Plan.Method?.OptionsJson,
         Seed = Spec.Seed, Metrics = Metrics, AttackMetrics = AttackMetrics, Calibration = Calibration, Unlearning = Unlearning,
         Timings = Timings, Plugins = Plan.PluginRecords, ModelFolders = ModelFolders, StageKeys = StageKeys,
         DenormalsFlushed = DenormalsFlushed, Failure = Failure,

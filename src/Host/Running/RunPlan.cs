@@ -104,6 +104,7 @@ public sealed class RunPlanner(PluginRegistry registry)
         if (spec.Report.SaveModels.Count > 0) stages.Add(new SaveModelsStage());
         stages.Add(new EvaluateStage());
         if (attacks.Count > 0) stages.Add(new AttackStage());
+        stages.Add(new ReportStage());
         return new RunPlan
         {
             Spec = spec, Template = template, Method = method, Controls = controls, Calibrator = calibrator, Metrics = metrics, Attacks = attacks,
@@ -143,7 +144,7 @@ public sealed class RunPlanner(PluginRegistry registry)
             foreach (var (option, metric) in resolved.NamedBy("Metric")) registry.Resolve(PluginKind.Metric, metric, use.Location, $"{use.KeyPath}.{option}");
         }
         // Retain logs (evaluate.retain_logs, checked when bound) stand in for the retain model's results.
-        var hasRetainModel = spec.Model.RetainPath != null || spec.Learn.TrainRetainModel && spec.Learn.Recipe != "none" || spec.Evaluate.RetainLogs != null;
+        var hasRetainModel = spec.Model.RetainPath != null || spec.Learn.RetainModel && spec.Learn.Recipe != "none" || spec.Evaluate.RetainLogs != null;
         var requiredFields = new List<(string Split, ItemFields Fields, string Metric, string Key)>();
         foreach (var (m, plugin) in metrics.Select(p => (p.Use, p.Plugin)))
         {
@@ -203,9 +204,7 @@ public sealed class RunPlanner(PluginRegistry registry)
         foreach (var (use, plugin) in uses)
         {
             if (plugin.Options is not IValidatableOptions options) continue;
-            var problems = shapes.SelectMany(options.Validate).Distinct().ToList();
-            if (problems.Count > 0)
-                throw new PipelineException(use.Options?.Location ?? use.Location, use.KeyPath, "invalid options: " + string.Join("; ", problems) + ".");
+            OptionsBinder.ThrowIfInvalid(shapes.SelectMany(options.Validate).Distinct().ToList(), use.Options, use.KeyPath, use.Location);
         }
     }
 

@@ -157,8 +157,6 @@ public static class SweepRunner
         var spec = point.Spec;
         var name = run.Label.Length > 0 ? run.Label : "run";
         if (sub.IsCommitted) { log.Info($"{name}: already finished, skipped"); return 0; }
-        var started = DateTime.Now;
-        var clock = System.Diagnostics.Stopwatch.StartNew();
         try
         {
             ResultWriter.WritePipeline(sub, spec);
@@ -169,9 +167,7 @@ public static class SweepRunner
                 return Failed(stored.Result, log);
             }
             if (run.Label.Length > 0) log.Info($"sweep run {run.Label}");
-            var result = log.WithProgress(() => new ExperimentRunner(cache, log).Run(point, run.Label, sub.File("models"), token));
-            ResultWriter.WriteAll(sub, spec, result, started, clock.Elapsed.TotalSeconds);
-            return Failed(result, log);
+            return Failed(log.WithProgress(() => new ExperimentRunner(cache, log).Run(point, sub, run.Label, token)), log);
         }
         catch (Exception e) when (e is not OperationCanceledException && !InputErrors.IsNamed(e) && !sweep)
         {

@@ -1,25 +1,34 @@
+using System.ComponentModel;
 using System.Text.RegularExpressions;
 using Unlearn.Host.Configuration;
+using Unlearn.Plugins;
 
 namespace Unlearn.Host.Running.Executors;
 
 /// <summary>The <c>executor:</c> section of a pipeline, merged with <c>--slurm-option KEY=VALUE</c>: where and with which
-/// resources the points of a sweep run on a Slurm cluster. Every value is checked when it is read, so a bad one is bad
-/// input (exit 2) before any job is written or submitted.</summary>
-/// <param name="Partition">sbatch --partition.</param>
-/// <param name="Account">sbatch --account.</param>
-/// <param name="Time">sbatch --time of one point (minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS).</param>
-/// <param name="CpusPerTask">sbatch --cpus-per-task of one point (also its torch threads).</param>
-/// <param name="Mem">sbatch --mem of one point, e.g. 8G.</param>
-/// <param name="Gres">sbatch --gres of one point, e.g. gpu:1 (GPUs need the CUDA build of the tool, docs/cluster.md).</param>
-/// <param name="Sbatch">Extra sbatch option lines, each written as <c>#SBATCH LINE</c> in both jobs (e.g. --qos=long).</param>
-/// <param name="Setup">Shell lines run before the tool on the compute node (e.g. module load cuda).</param>
-/// <param name="Tool">The command that starts the tool on a compute node (default: this tool's own path, which a shared
-/// filesystem makes the same there).</param>
-public sealed record ExecutorSettings(
-    string? Partition = null, string? Account = null, string? Time = null, int? CpusPerTask = null, string? Mem = null, string? Gres = null,
-    IReadOnlyList<string>? Sbatch = null, IReadOnlyList<string>? Setup = null, string? Tool = null)
+/// resources the points of a sweep run on a Slurm cluster. Bound by the options binder; every value is checked when it is
+/// read, so a bad one is bad input (exit 2) before any job is written or submitted.</summary>
+public sealed record ExecutorSettings : IValidatableOptions
 {
+    /// <summary>sbatch --partition.</summary>
+    [Description("sbatch --partition.")] public string? Partition { get; init; }
+    /// <summary>sbatch --account.</summary>
+    [Description("sbatch --account.")] public string? Account { get; init; }
+    /// <summary>sbatch --time of one point.</summary>
+    [Description("sbatch --time of one point (minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS).")] public string? Time { get; init; }
+    /// <summary>sbatch --cpus-per-task of one point (also its torch threads).</summary>
+    [Description("sbatch --cpus-per-task of one point (also its torch threads).")] public int? CpusPerTask { get; init; }
+    /// <summary>sbatch --mem of one point.</summary>
+    [Description("sbatch --mem of one point, e.g. 8G.")] public string? Mem { get; init; }
+    /// <summary>sbatch --gres of one point.</summary>
+    [Description("sbatch --gres of one point, e.g. gpu:1.")] public string? Gres { get; init; }
+    /// <summary>Extra sbatch option lines.</summary>
+    [Description("Extra sbatch option lines, each written as #SBATCH LINE in both jobs (e.g. --qos=long).")] public IReadOnlyList<string>? Sbatch { get; init; }
+    /// <summary>Shell lines run before the tool on the compute node.</summary>
+    [Description("Shell lines run before the tool on the compute node (e.g. module load cuda).")] public IReadOnlyList<string>? Setup { get; init; }
+    /// <summary>The command that starts the tool on a compute node.</summary>
+    [Description("The command that starts the tool on a compute node (default: this tool's own path).")] public string? Tool { get; init; }
+
     /// <summary>The keys of the section (and of --slurm-option).</summary>
     public static readonly string[] Keys = ["partition", "account", "time", "cpus_per_task", "mem", "gres", "sbatch", "setup", "tool"];
 
@@ -37,23 +46,18 @@ public sealed record ExecutorSettings(
     private static readonly Regex NamePattern = new(@"^[A-Za-z0-9_.,+-]+$", RegexOptions.CultureInvariant);
     private static readonly Regex GresPattern = new(@"^[A-Za-z0-9_.,:/+-]+$", RegexOptions.CultureInvariant);
 
-    /// <summary>Binds the pipeline section (null or absent: no settings).</summary>
-    public static ExecutorSettings Bind(SectionReader s)
+    /// <inheritdoc />
+    public IEnumerable<string> Validate()
     {
-        if (!s.Present) return None;
-        var settings = None;
-        foreach (var key in new[] { "partition", "account", "time", "mem", "gres", "tool" })
-            if (s.String(key) is { } value) settings = settings.With(key, value, (_, message) => new PipelineException(s.LocationOf(key), s.Path + "." + key, message));
-        if (s.OptionalInt("cpus_per_task", min: 1) is { } cpus) settings = settings with { CpusPerTask = cpus };
-        foreach (var key in new[] { "sbatch", "setup" })
-            foreach (var line in s.StringList(key) ?? [])
-                settings = settings.With(key, line, (_, message) => new PipelineException(s.LocationOf(key), s.Path + "." + key, message));
-        s.RejectUnknownKeys();
-        return settings;
+        if (CpusPerTask < 1) yield return $"cpus_per_task: must be >= 1, got {CpusPerTask}";
+        var values = new (string Key, string? Value)[] { ("partition", Partition), ("account", Account), ("time", Time), ("mem", Mem), ("gres", Gres), ("tool", Tool) }
+            .Concat(SbatchLines.Select(l => ("sbatch", (string?)l))).Concat(SetupLines.Select(l => ("setup", (string?)l)));
+        foreach (var (key, value) in values)
+            if (value != null && Problem(key, value) is { } problem) yield return $"{key}: {problem}";
     }
 
     /// <summary>Applies <c>--slurm-option KEY=VALUE</c> values over these settings (sbatch and setup add a line; the
-    /// others replace the pipeline's value). A malformed or unknown option is bad input.</summary>
+    /// others replace the pipeline's value). A malformed or unknown option, or a value that does not fit, is bad input.</summary>
     public ExecutorSettings WithOptions(IEnumerable<string> options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -66,42 +70,41 @@ public sealed record ExecutorSettings(
             var key = option[..eq].Trim().Replace('-', '_');
             if (!Keys.Contains(key, StringComparer.Ordinal))
                 throw new InputException($"--slurm-option '{option}': {NameSuggestions.Unknown("key", option[..eq].Trim(), Keys)} Other sbatch options go in as --slurm-option sbatch=--qos=long.");
-            settings = settings.With(key, option[(eq + 1)..].Trim(), (k, message) => new InputException($"--slurm-option {k}: {message}"));
+            var value = option[(eq + 1)..].Trim();
+            if (Problem(key, value) is { } problem) throw new InputException($"--slurm-option {key}: {problem}");
+            settings = key switch
+            {
+                "partition" => settings with { Partition = value },
+                "account" => settings with { Account = value },
+                "time" => settings with { Time = value },
+                "cpus_per_task" => settings with { CpusPerTask = int.Parse(value, System.Globalization.CultureInfo.InvariantCulture) },
+                "mem" => settings with { Mem = value },
+                "gres" => settings with { Gres = value },
+                "sbatch" => settings with { Sbatch = [.. settings.SbatchLines, value] },
+                "setup" => settings with { Setup = [.. settings.SetupLines, value] },
+                _ => settings with { Tool = value },
+            };
         }
         return settings;
     }
 
-    private ExecutorSettings With(string key, string value, Func<string, string, Exception> error)
+    // Why a value does not fit its key, or null.
+    private static string? Problem(string key, string value)
     {
-        if (value.Length == 0) throw error(key, "the value is empty.");
-        if (value.Any(char.IsControl)) throw error(key, "the value holds a line break or control character; give one value per option.");
-        switch (key)
+        if (value.Length == 0) return "the value is empty.";
+        if (value.Any(char.IsControl)) return "the value holds a line break or control character; give one value per option.";
+        return key switch
         {
-            case "partition" or "account":
-                if (!NamePattern.IsMatch(value)) throw error(key, $"'{value}' is not a Slurm {key} name (letters, digits, '_', '-', '.', ',').");
-                return key == "partition" ? this with { Partition = value } : this with { Account = value };
-            case "time":
-                if (!TimePattern.IsMatch(value)) throw error(key, $"'{value}' is not a Slurm time limit: write minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS, e.g. 2:00:00.");
-                return this with { Time = value };
-            case "cpus_per_task":
-                if (!int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var cpus) || cpus < 1)
-                    throw error(key, $"'{value}' is not a positive whole number of CPUs.");
-                return this with { CpusPerTask = cpus };
-            case "mem":
-                if (!MemPattern.IsMatch(value)) throw error(key, $"'{value}' is not a Slurm memory size: a whole number with an optional unit K, M, G or T, e.g. 16G.");
-                return this with { Mem = value };
-            case "gres":
-                if (!GresPattern.IsMatch(value)) throw error(key, $"'{value}' is not a Slurm gres list, e.g. gpu:1 or gpu:a100:2.");
-                return this with { Gres = value };
-            case "sbatch":
-                if (!value.StartsWith('-')) throw error(key, $"'{value}' is not an sbatch option: write it as on the sbatch command line, e.g. --qos=long.");
-                if (SlurmScripts.ReservedOptions.FirstOrDefault(r => value.StartsWith("--" + r, StringComparison.Ordinal)) is { } reserved)
-                    throw error(key, $"--{reserved} is set by the tool itself (one array task per sweep point, logs in the sweep folder); remove it.");
-                return this with { Sbatch = [.. SbatchLines, value] };
-            case "setup":
-                return this with { Setup = [.. SetupLines, value] };
-            default: // tool
-                return this with { Tool = value };
-        }
+            "partition" or "account" when !NamePattern.IsMatch(value) => $"'{value}' is not a Slurm {key} name (letters, digits, '_', '-', '.', ',').",
+            "time" when !TimePattern.IsMatch(value) => $"'{value}' is not a Slurm time limit: write minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS, e.g. 2:00:00.",
+            "cpus_per_task" when !int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var cpus) || cpus < 1 =>
+                $"'{value}' is not a positive whole number of CPUs.",
+            "mem" when !MemPattern.IsMatch(value) => $"'{value}' is not a Slurm memory size: a whole number with an optional unit K, M, G or T, e.g. 16G.",
+            "gres" when !GresPattern.IsMatch(value) => $"'{value}' is not a Slurm gres list, e.g. gpu:1 or gpu:a100:2.",
+            "sbatch" when !value.StartsWith('-') => $"'{value}' is not an sbatch option: write it as on the sbatch command line, e.g. --qos=long.",
+            "sbatch" when SlurmScripts.ReservedOptions.FirstOrDefault(r => value.StartsWith("--" + r, StringComparison.Ordinal)) is { } reserved =>
+                $"--{reserved} is set by the tool itself (one array task per sweep point, logs in the sweep folder); remove it.",
+            _ => null,
+        };
     }
 }

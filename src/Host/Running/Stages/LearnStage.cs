@@ -50,7 +50,7 @@ public sealed class LearnStage : IStage
                 var full = data.Get("full", spec.Data).Items;
                 var target = FineTune(c, "target", spec.Model.Path!, baseKey, full, timings);
                 (string Dir, string Key)? retain = null;
-                if (spec.Learn.TrainRetainModel)
+                if (spec.Learn.RetainModel)
                     retain = FineTune(c, "retain", spec.Model.Path!, baseKey, data.Get("train_retain", spec.Data).Items, timings);
                 return new LearnedModels(target.Dir, target.Key, retain?.Dir ?? spec.Model.RetainPath, retain?.Key, timings);
             }
@@ -61,7 +61,7 @@ public sealed class LearnStage : IStage
                 var baseModel = TrainBase(c, full, general, timings);
                 var target = FineTune(c, "target", baseModel.Dir, baseModel.Key, full, timings);
                 (string Dir, string Key)? retain = null;
-                if (spec.Learn.TrainRetainModel)
+                if (spec.Learn.RetainModel)
                 {
                     var retainItems = data.Get("train_retain", spec.Data).Items.Concat(general).ToList();
                     retain = FineTune(c, "retain", baseModel.Dir, baseModel.Key, retainItems, timings);

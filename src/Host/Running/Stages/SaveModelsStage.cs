@@ -12,7 +12,6 @@ public sealed class SaveModelsStage : IStage
     /// <inheritdoc />
     public void Run(RunContext context)
     {
-        if (context.ModelsFolder == null) return;
         foreach (var role in context.Spec.Report.SaveModels)
         {
             if (!context.HasModel(role)) continue; // a diverged run has neither

@@ -1,0 +1,189 @@
+using System.ComponentModel;
+using Unlearn.Plugins;
+
+namespace Unlearn.Host.Configuration;
+
+// The pipeline file as written: one options class per section, bound by OptionsBinder exactly as plugin options are
+// (defaults here, once; snake_case keys; unknown keys refused with the nearest valid one; Validate() once). Sections
+// whose meaning needs another section (the learn recipe's default depends on model.path) or a plugin (an objective's
+// options) are turned into the resolved PipelineSpec by PipelineBinder. The sections that need nothing more (model,
+// data.world, learn, executor) are their PipelineSpec records themselves.
+
+/// <summary>The top level of a pipeline file.</summary>
+public sealed class PipelineSections : IValidatableOptions
+{
+    /// <summary>Experiment name; default: the file name.</summary>
+    [Description("Experiment name (run folders go under runs/NAME); default: the pipeline file's name.")] public string? Name { get; init; }
+    /// <summary>Free text.</summary>
+    [Description("Free text shown in the report.")] public string? Description { get; init; }
+    /// <summary>The seed every random choice derives from.</summary>
+    [Description("The seed every random choice derives from.")] public int Seed { get; init; }
+    /// <summary>Plugin folders (each must be allowed with --plugins or UNLEARN_PLUGIN_PATH).</summary>
+    [Description("Plugin folders to load (each allowed with --plugins or UNLEARN_PLUGIN_PATH).")] public IReadOnlyList<string>? Plugins { get; init; }
+    /// <summary>The model section.</summary>
+    public ModelSpec Model { get; init; } = new();
+    /// <summary>The data section.</summary>
+    public DataSection Data { get; init; } = new();
+    /// <summary>The learn section (bound with defaults that depend on the model section).</summary>
+    public ConfigMap? Learn { get; init; }
+    /// <summary>The unlearn section, or null to evaluate only.</summary>
+    public UnlearnSection? Unlearn { get; init; }
+    /// <summary>Controllers: a name, an entry or a list of them.</summary>
+    public ConfigNode? Controls { get; init; }
+    /// <summary>The calibrator: a name, {method:, options:}, or none.</summary>
+    public ConfigNode? Calibrate { get; init; }
+    /// <summary>The evaluate section.</summary>
+    public EvaluateSection Evaluate { get; init; } = new();
+    /// <summary>The attacks section (see <see cref="AttacksBinder"/>).</summary>
+    public ConfigNode? Attacks { get; init; }
+    /// <summary>The report section.</summary>
+    public ReportSection Report { get; init; } = new();
+    /// <summary>The executor section.</summary>
+    public Running.Executors.ExecutorSettings Executor { get; init; } = Running.Executors.ExecutorSettings.None;
+    /// <summary>The sweep section, expanded before binding (see <see cref="SweepExpander"/>).</summary>
+    public ConfigNode? Sweep { get; init; }
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate()
+    {
+        if (Seed < 0) yield return $"seed must be >= 0, got {Seed}";
+    }
+}
+
+/// <summary>The <c>data</c> section as written; <see cref="PipelineBinder"/> derives the split files from it.</summary>
+public sealed class DataSection : IValidatableOptions
+{
+    /// <summary>A folder of TOFU files, or null for the built-in world.</summary>
+    [Description("A folder of TOFU JSON/JSONL files; without it the built-in world is used.")] public string? Folder { get; init; }
+    /// <summary>Settings of the built-in world; null when not written.</summary>
+    public WorldSpec? World { get; init; }
+    /// <summary>The forget split family.</summary>
+    [Description("The forget split family: forget01, forget05 or forget10.")] public string Forget { get; init; } = "forget10";
+    /// <summary>Logical split name -> file name (without extension), over the defaults of the forget family.</summary>
+    [Description("Logical split name -> file name without .json, over the defaults of the forget family.")]
+    public IReadOnlyDictionary<string, string>? Splits { get; init; }
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate()
+    {
+        if (!PipelineBinder.ForgetSplits.Contains(Forget, StringComparer.Ordinal))
+            yield return "forget: " + NameSuggestions.Unknown("value", Forget, PipelineBinder.ForgetSplits);
+    }
+}
+
+/// <summary>The <c>unlearn</c> section as written.</summary>
+public sealed class UnlearnSection : IValidatableOptions
+{
+    /// <summary>The unlearning objective.</summary>
+    [Description("The unlearning objective, e.g. ga (see 'dotnet unlearn plugins').")] public string? Method { get; init; }
+    /// <summary>The objective's options, bound once the objective is known.</summary>
+    public ConfigMap? Options { get; init; }
+    /// <summary>Trainer settings of unlearning.</summary>
+    public Training.TrainerSettings Trainer { get; init; } = TrainerDefaults.Unlearn;
+    /// <summary>Retain sequences per step for objectives with a retain term (0: the trainer's batch size).</summary>
+    [Description("Retain sequences per step for objectives with a retain term (0: the trainer's batch size).")] public int RetainBatchSize { get; init; }
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate()
+    {
+        if (Method == null) yield return "missing required key 'method'. Name an unlearning objective, e.g. 'method: ga' (see 'dotnet unlearn plugins')";
+        if (RetainBatchSize < 0) yield return $"retain_batch_size must be >= 0, got {RetainBatchSize}";
+    }
+}
+
+/// <summary>The <c>evaluate</c> section as written.</summary>
+public sealed class EvaluateSection : IValidatableOptions
+{
+    /// <summary>Model roles to evaluate; null: every model the run has.</summary>
+    [Description("Model roles to evaluate (original, unlearned, calibrated, retain); default: every model the run has.")] public IReadOnlyList<string>? Models { get; init; }
+    /// <summary>Splits every metric is computed on.</summary>
+    [Description("Splits every metric is computed on (unless the metric names its own).")] public IReadOnlyList<string> Splits { get; init; } = ["forget", "retain"];
+    /// <summary>Metrics: names or entries; null: the default metrics.</summary>
+    public ConfigNode? Metrics { get; init; }
+    /// <summary>Sequences per scoring batch.</summary>
+    [Description("Sequences per scoring batch.")] public int BatchSize { get; init; } = 32;
+    /// <summary>Items evaluated per split; null: all.</summary>
+    [Description("Items evaluated per split; default: all.")] public int? MaxItems { get; init; }
+    /// <summary>Longest generated answer.</summary>
+    [Description("Longest generated answer, in tokens.")] public int MaxNewTokens { get; init; } = 48;
+    /// <summary>OpenUnlearning TOFU_EVAL.json of the retain model.</summary>
+    [Description("An OpenUnlearning TOFU_EVAL.json of the retain model, read instead of evaluating one.")] public string? RetainLogs { get; init; }
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate()
+    {
+        if (BatchSize < 1) yield return $"batch_size must be >= 1, got {BatchSize}";
+        if (MaxItems < 1) yield return $"max_items must be >= 1, got {MaxItems}";
+        if (MaxNewTokens < 1) yield return $"max_new_tokens must be >= 1, got {MaxNewTokens}";
+    }
+}
+
+/// <summary>The <c>report</c> section as written.</summary>
+public sealed class ReportSection : IValidatableOptions
+{
+    /// <summary>Write PNG charts.</summary>
+    [Description("Write PNG charts.")] public bool Charts { get; init; } = true;
+    /// <summary>true, false or a list of roles.</summary>
+    public ConfigNode? SaveModel { get; init; }
+    /// <summary>Extra calibration targets.</summary>
+    [Description("Extra calibration targets in (0, 1].")] public IReadOnlyList<double> Taus { get; init; } = [];
+    /// <summary>Also write TOFU_EVAL.json per model.</summary>
+    [Description("Also write OpenUnlearning's TOFU_EVAL.json per evaluated model.")] public bool TofuEval { get; init; }
+    /// <summary>Also write report.snapshot.md.</summary>
+    [Description("Also write report.snapshot.md (no times, paths or machine facts; values rounded).")] public bool Deterministic { get; init; }
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate()
+    {
+        foreach (var tau in Taus.Where(t => !(t > 0 && t <= 1)).Take(1))
+            yield return $"taus: expected numbers in (0, 1], got {OptionsBinder.FormatValue(tau)}";
+    }
+}
+
+/// <summary>A plugin entry of a list (controls, metrics, attack steps) written as a mapping.</summary>
+public sealed class PluginEntry : IValidatableOptions
+{
+    /// <summary>The plugin's name.</summary>
+    public string? Name { get; init; }
+    /// <summary>Its options.</summary>
+    public ConfigMap? Options { get; init; }
+    /// <summary>A metric's own splits.</summary>
+    public IReadOnlyList<string>? Splits { get; init; }
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate()
+    {
+        if (Name == null) yield return "missing required key 'name'. Each entry needs 'name:' (a plugin name)";
+    }
+}
+
+/// <summary>The calibrate section written as a mapping.</summary>
+public sealed class CalibrateEntry
+{
+    /// <summary>The calibrator's name.</summary>
+    public string? Method { get; init; }
+    /// <summary>Its options.</summary>
+    public ConfigMap? Options { get; init; }
+}
+
+/// <summary>An entry of the attacks section written as a mapping: one attack, or a chain of them.</summary>
+public sealed class AttackEntry : IValidatableOptions
+{
+    /// <summary>The results' label.</summary>
+    public string? Label { get; init; }
+    /// <summary>The attack's name (one attack).</summary>
+    public string? Name { get; init; }
+    /// <summary>Its options (one attack).</summary>
+    public ConfigMap? Options { get; init; }
+    /// <summary>Attacks applied in order (a combination).</summary>
+    public ConfigNode? Chain { get; init; }
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate()
+    {
+        if (Chain != null && (Name != null || Options != null))
+            yield return "an entry has either chain: (a combination) or name: and options: (one attack), not both";
+        else if (Chain == null && Name == null)
+            yield return "missing required key 'name'. Each attack needs 'name:' (an attack name) or 'chain:' (a list of attacks applied in order)";
+    }
+}
