@@ -114,6 +114,11 @@ public sealed class RobustnessTests : IDisposable
         Assert.Contains("know the forget data (`*:original`, `*lr=1:unlearned`) from those that never saw it (`*:retain`)", markdown);
         Assert.Contains("| es | 0.750 | 4 | 3 |", markdown);
         var e = Assert.Throws<InvalidDataException>(() => RobustnessAnalysis.Build(runs, "forget", 200, 0, new FaithfulnessPools(["*:original"], ["*"])));
+        // An lr=3 whose unlearned and calibrated values are lr=2's: twins, named in order.
+        Assert.Equal(["robustness/lr=3:unlearned has the clean values of robustness/lr=2:unlearned on every metric and split: probably the same model counted twice",
+            "robustness/lr=3:calibrated has the clean values of robustness/lr=2:calibrated on every metric and split: probably the same model counted twice"],
+            RobustnessAnalysis.Twins([runs[1], runs[2] with { Metrics = [.. runs[2].Metrics.Where(m => m.Model is "unlearned" or "calibrated").Select(m => m with { Value = runs[1].Value(m.Model, m.Split, m.Metric)!.Value })] }]));
+        Assert.Empty(RobustnessAnalysis.Twins(runs));
         Assert.Contains("robustness/lr=1:original matches both a --knowing pattern", e.Message);
     }
 

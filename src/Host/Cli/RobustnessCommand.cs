@@ -39,7 +39,9 @@ public sealed class RobustnessCommand(CommandOutcome outcome)
         }
         if (resamples < 100) throw new InvalidDataException($"--resamples must be at least 100, got {resamples}");
         var warnings = new List<string>();
-        var table = RobustnessAnalysis.Build(RunSummaries.Load(runs, warnings), split, resamples, seed, pools);
+        var summaries = RunSummaries.Load(runs, warnings);
+        var table = RobustnessAnalysis.Build(summaries, split, resamples, seed, pools);
+        warnings.AddRange(RobustnessAnalysis.Twins(summaries));
         var folder = OutputFolder.Open(outFolder, [RobustnessReport.MarkdownFile, RobustnessReport.CsvFile], "robustness", now ?? DateTime.Now, runsRoot);
         var markdown = RobustnessReport.Write(folder, table, warnings, charts);
         foreach (var w in warnings) Console.Error.WriteLine("warning: " + w);

@@ -98,6 +98,28 @@ public static class RobustnessAnalysis
         return new RobustnessTable(split, resamples, seed, models.Count, rows, faithfulness, pools);
     }
 
+    /// <summary>One warning per unlearned model whose clean values equal an earlier one's on every metric and split: almost
+    /// surely the same model counted twice (sweep points that differ in nothing the model depends on, or a calibrated
+    /// model at α* = 1, which is its raw model), which the correlations weigh twice and the intervals take as two.</summary>
+    public static IReadOnlyList<string> Twins(IReadOnlyList<RunSummary> runs)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        var first = new Dictionary<string, string>(StringComparer.Ordinal);
+        var warnings = new List<string>();
+        foreach (var run in runs)
+        foreach (var role in UnlearnedRoles)
+        {
+            var values = run.Metrics.Where(m => m.Model == role).OrderBy(m => m.Split, StringComparer.Ordinal).ThenBy(m => m.Metric, StringComparer.Ordinal)
+                .Select(m => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{m.Split}/{m.Metric}={m.Value:R}")).ToList();
+            if (values.Count == 0) continue;
+            var key = string.Join(";", values);
+            if (first.TryGetValue(key, out var twin))
+                warnings.Add($"{ModelName(run, role)} has the clean values of {twin} on every metric and split: probably the same model counted twice");
+            else first[key] = ModelName(run, role);
+        }
+        return warnings;
+    }
+
     /// <summary>"run/sweep-point:role", the model's name in tables and the CSV.</summary>
     public static string ModelName(RunSummary run, string role)
     {
