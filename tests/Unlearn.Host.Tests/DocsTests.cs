@@ -29,6 +29,24 @@ public sealed class DocsTests : IDisposable
         Assert.Equal(TrainerDefaults.Describe(TrainerDefaults.LearnTarget), TrainerDefaults.Describe(spec.Learn.Target));
     }
 
+    // The pipeline file's keys are the properties of the section classes the binder reads: each is on its page.
+    [Theory]
+    [InlineData(typeof(PipelineSections), "", "pipelines.md")]
+    [InlineData(typeof(ModelSpec), "", "pipelines.md")]
+    [InlineData(typeof(DataSection), "", "pipelines.md")]
+    [InlineData(typeof(WorldSpec), "world.", "pipelines.md")]
+    [InlineData(typeof(LearnSpec), "", "pipelines.md")]
+    [InlineData(typeof(UnlearnSection), "", "pipelines.md")]
+    [InlineData(typeof(EvaluateSection), "", "pipelines.md")]
+    [InlineData(typeof(ReportSection), "", "pipelines.md")]
+    [InlineData(typeof(Unlearn.Host.Running.Executors.ExecutorSettings), "", "pipelines.md")]
+    [InlineData(typeof(AttackEntry), "", "pipelines.md")]
+    public void EveryPipelineKeyIsDocumented(Type section, string prefix, string page)
+    {
+        var text = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "docs", page));
+        Assert.All(OptionsBinder.Describe(section), o => Assert.True(text.Contains($"`{prefix}{o.Key}`", StringComparison.Ordinal), $"docs/{page} does not name `{prefix}{o.Key}`"));
+    }
+
     [Fact]
     public void MethodsPageListsEveryBuiltInPluginWithItsOptionsAndDefaults()
     {

@@ -86,6 +86,15 @@ public sealed class PipelineDocumentTests : IDisposable
     }
 
     [Fact]
+    public void ACalibrateMappingWithoutMethodIsNamed()
+    {
+        var path = _files.Write("calibrate.yaml", "name: t\ncalibrate:\n  options:\n    tau: 0.9\n");
+        var e = Assert.Throws<PipelineException>(() => Bind(path));
+        Assert.Equal("calibrate", e.KeyPath);
+        Assert.Contains("missing 'method:' (e.g. 'method: model-mixing').", e.Message);
+    }
+
+    [Fact]
     public void IncludesMergeDeeplyAndTheIncludingFileWins()
     {
         _files.Write("base.yaml", "seed: 1\nmodel:\n  architecture: tiny\n  max_length: 96\ndata:\n  world:\n    authors: 10\n    seed: 3\n");

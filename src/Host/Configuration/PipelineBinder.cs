@@ -1,6 +1,4 @@
 using System.Globalization;
-using Unlearn.Text;
-using Unlearn.Training;
 
 namespace Unlearn.Host.Configuration;
 
@@ -200,8 +198,7 @@ public static class PipelineBinder
         if (node is null or ConfigScalar { Value: null or "none" or "false" }) return null;
         if (node is not ConfigMap map) return ReadPluginEntry(node, path);
         var entry = Section<CalibrateEntry>(map, path, location);
-        if (entry.Method == null) throw new PipelineException(location, path, "missing 'method:' (e.g. 'method: model-mixing').");
-        return new PluginUse(entry.Method, entry.Options, path + ".options", map.LocationOf("method"));
+        return new PluginUse(entry.Method!, entry.Options, path + ".options", map.LocationOf("method"));
     }
 
     private static EvaluateSpec BindEvaluate(EvaluateSection section, ConfigMap written, DataSpec data, LearnSpec learn, ModelSpec model, bool hasUnlearn, bool hasCalibrate)

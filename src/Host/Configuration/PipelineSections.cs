@@ -1,4 +1,3 @@
-using System.ComponentModel;
 using Unlearn.Plugins;
 
 namespace Unlearn.Host.Configuration;
@@ -13,13 +12,13 @@ namespace Unlearn.Host.Configuration;
 public sealed class PipelineSections : IValidatableOptions
 {
     /// <summary>Experiment name; default: the file name.</summary>
-    [Description("Experiment name (run folders go under runs/NAME); default: the pipeline file's name.")] public string? Name { get; init; }
+    public string? Name { get; init; }
     /// <summary>Free text.</summary>
-    [Description("Free text shown in the report.")] public string? Description { get; init; }
+    public string? Description { get; init; }
     /// <summary>The seed every random choice derives from.</summary>
-    [Description("The seed every random choice derives from.")] public int Seed { get; init; }
+    public int Seed { get; init; }
     /// <summary>Plugin folders (each must be allowed with --plugins or UNLEARN_PLUGIN_PATH).</summary>
-    [Description("Plugin folders to load (each allowed with --plugins or UNLEARN_PLUGIN_PATH).")] public IReadOnlyList<string>? Plugins { get; init; }
+    public IReadOnlyList<string>? Plugins { get; init; }
     /// <summary>The model section.</summary>
     public ModelSpec Model { get; init; } = new();
     /// <summary>The data section.</summary>
@@ -54,13 +53,12 @@ public sealed class PipelineSections : IValidatableOptions
 public sealed class DataSection : IValidatableOptions
 {
     /// <summary>A folder of TOFU files, or null for the built-in world.</summary>
-    [Description("A folder of TOFU JSON/JSONL files; without it the built-in world is used.")] public string? Folder { get; init; }
+    public string? Folder { get; init; }
     /// <summary>Settings of the built-in world; null when not written.</summary>
     public WorldSpec? World { get; init; }
     /// <summary>The forget split family.</summary>
-    [Description("The forget split family: forget01, forget05 or forget10.")] public string Forget { get; init; } = "forget10";
+    public string Forget { get; init; } = "forget10";
     /// <summary>Logical split name -> file name (without extension), over the defaults of the forget family.</summary>
-    [Description("Logical split name -> file name without .json, over the defaults of the forget family.")]
     public IReadOnlyDictionary<string, string>? Splits { get; init; }
 
     /// <inheritdoc />
@@ -75,13 +73,13 @@ public sealed class DataSection : IValidatableOptions
 public sealed class UnlearnSection : IValidatableOptions
 {
     /// <summary>The unlearning objective.</summary>
-    [Description("The unlearning objective, e.g. ga (see 'dotnet unlearn plugins').")] public string? Method { get; init; }
+    public string? Method { get; init; }
     /// <summary>The objective's options, bound once the objective is known.</summary>
     public ConfigMap? Options { get; init; }
     /// <summary>Trainer settings of unlearning.</summary>
     public Training.TrainerSettings Trainer { get; init; } = TrainerDefaults.Unlearn;
     /// <summary>Retain sequences per step for objectives with a retain term (0: the trainer's batch size).</summary>
-    [Description("Retain sequences per step for objectives with a retain term (0: the trainer's batch size).")] public int RetainBatchSize { get; init; }
+    public int RetainBatchSize { get; init; }
 
     /// <inheritdoc />
     public IEnumerable<string> Validate()
@@ -95,19 +93,19 @@ public sealed class UnlearnSection : IValidatableOptions
 public sealed class EvaluateSection : IValidatableOptions
 {
     /// <summary>Model roles to evaluate; null: every model the run has.</summary>
-    [Description("Model roles to evaluate (original, unlearned, calibrated, retain); default: every model the run has.")] public IReadOnlyList<string>? Models { get; init; }
+    public IReadOnlyList<string>? Models { get; init; }
     /// <summary>Splits every metric is computed on.</summary>
-    [Description("Splits every metric is computed on (unless the metric names its own).")] public IReadOnlyList<string> Splits { get; init; } = ["forget", "retain"];
+    public IReadOnlyList<string> Splits { get; init; } = ["forget", "retain"];
     /// <summary>Metrics: names or entries; null: the default metrics.</summary>
     public ConfigNode? Metrics { get; init; }
     /// <summary>Sequences per scoring batch.</summary>
-    [Description("Sequences per scoring batch.")] public int BatchSize { get; init; } = 32;
+    public int BatchSize { get; init; } = 32;
     /// <summary>Items evaluated per split; null: all.</summary>
-    [Description("Items evaluated per split; default: all.")] public int? MaxItems { get; init; }
+    public int? MaxItems { get; init; }
     /// <summary>Longest generated answer.</summary>
-    [Description("Longest generated answer, in tokens.")] public int MaxNewTokens { get; init; } = 48;
+    public int MaxNewTokens { get; init; } = 48;
     /// <summary>OpenUnlearning TOFU_EVAL.json of the retain model.</summary>
-    [Description("An OpenUnlearning TOFU_EVAL.json of the retain model, read instead of evaluating one.")] public string? RetainLogs { get; init; }
+    public string? RetainLogs { get; init; }
 
     /// <inheritdoc />
     public IEnumerable<string> Validate()
@@ -122,15 +120,15 @@ public sealed class EvaluateSection : IValidatableOptions
 public sealed class ReportSection : IValidatableOptions
 {
     /// <summary>Write PNG charts.</summary>
-    [Description("Write PNG charts.")] public bool Charts { get; init; } = true;
+    public bool Charts { get; init; } = true;
     /// <summary>true, false or a list of roles.</summary>
     public ConfigNode? SaveModel { get; init; }
     /// <summary>Extra calibration targets.</summary>
-    [Description("Extra calibration targets in (0, 1].")] public IReadOnlyList<double> Taus { get; init; } = [];
+    public IReadOnlyList<double> Taus { get; init; } = [];
     /// <summary>Also write TOFU_EVAL.json per model.</summary>
-    [Description("Also write OpenUnlearning's TOFU_EVAL.json per evaluated model.")] public bool TofuEval { get; init; }
+    public bool TofuEval { get; init; }
     /// <summary>Also write report.snapshot.md.</summary>
-    [Description("Also write report.snapshot.md (no times, paths or machine facts; values rounded).")] public bool Deterministic { get; init; }
+    public bool Deterministic { get; init; }
 
     /// <inheritdoc />
     public IEnumerable<string> Validate()
@@ -158,12 +156,18 @@ public sealed class PluginEntry : IValidatableOptions
 }
 
 /// <summary>The calibrate section written as a mapping.</summary>
-public sealed class CalibrateEntry
+public sealed class CalibrateEntry : IValidatableOptions
 {
     /// <summary>The calibrator's name.</summary>
     public string? Method { get; init; }
     /// <summary>Its options.</summary>
     public ConfigMap? Options { get; init; }
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate()
+    {
+        if (Method == null) yield return "missing 'method:' (e.g. 'method: model-mixing')";
+    }
 }
 
 /// <summary>An entry of the attacks section written as a mapping: one attack, or a chain of them.</summary>

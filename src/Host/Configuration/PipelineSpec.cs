@@ -1,4 +1,3 @@
-using System.ComponentModel;
 using Unlearn.Plugins;
 using Unlearn.Text;
 using Unlearn.Training;
@@ -12,19 +11,18 @@ public sealed record PluginUse(string Name, ConfigMap? Options, string KeyPath, 
 public sealed record ModelSpec : IValidatableOptions
 {
     /// <summary>A Hugging Face model folder (config.json, model.safetensors, tokenizer files), or null for a built-in architecture.</summary>
-    [Description("A Hugging Face model folder (config.json, model.safetensors, tokenizer files); without it a built-in architecture is trained.")]
     public string? Path { get; init; }
     /// <summary>Built-in architecture for models trained from scratch.</summary>
-    [Description("Built-in architecture for models trained from scratch (tiny, small, medium).")] public string Architecture { get; init; } = "tiny";
+    public string Architecture { get; init; } = "tiny";
     /// <summary>An existing retain model folder (trained without the forget set), if the user has one.</summary>
-    [Description("An existing retain model folder (trained without the forget set).")] public string? RetainPath { get; init; }
+    public string? RetainPath { get; init; }
     /// <summary>"auto" (the model folder's chat template if it has one, else the default text template), "chat" (the
     /// folder's chat template, required), or a text template with {question} and {answer}.</summary>
-    [Description("auto, chat, or a text template with {question} and {answer}.")] public string Template { get; init; } = PromptTemplates.Auto;
+    public string Template { get; init; } = PromptTemplates.Auto;
     /// <summary>Longest tokenised sequence.</summary>
-    [Description("Longest tokenised sequence.")] public int MaxLength { get; init; } = 128;
+    public int MaxLength { get; init; } = 128;
     /// <summary>A system message put before the question when a chat template is used.</summary>
-    [Description("A system message put before the question when a chat template is used.")] public string? SystemPrompt { get; init; }
+    public string? SystemPrompt { get; init; }
 
     /// <inheritdoc />
     public IEnumerable<string> Validate()
@@ -53,9 +51,9 @@ public sealed record DataSpec(string? Folder, WorldSpec? World, string Forget, I
 public sealed record WorldSpec : IValidatableOptions
 {
     /// <summary>Fictitious authors.</summary>
-    [Description("Fictitious authors in the world.")] public int Authors { get; init; } = 10;
+    public int Authors { get; init; } = 10;
     /// <summary>The world's seed.</summary>
-    [Description("Seed the world's facts are drawn with.")] public int Seed { get; init; }
+    public int Seed { get; init; }
 
     /// <inheritdoc />
     public IEnumerable<string> Validate()
@@ -74,14 +72,13 @@ public sealed record LearnSpec : IValidatableOptions
 
     /// <summary>none (model.path is the target), tiny-world (base + target + retain from scratch), tofu (fine-tune
     /// model.path on full and on the retain split).</summary>
-    [Description("none (model.path is the target), tiny-world (base + target + retain from scratch) or tofu (fine-tune model.path); default: tiny-world without model.path, none with it.")]
     public string Recipe { get; init; } = "tiny-world";
     /// <summary>Trainer settings for the base model (tiny-world).</summary>
     public TrainerSettings Base { get; init; } = TrainerDefaults.LearnBase;
     /// <summary>Trainer settings for the target and retain models.</summary>
     public TrainerSettings Target { get; init; } = TrainerDefaults.LearnTarget;
     /// <summary>Whether to train the retain model.</summary>
-    [Description("Train the retain model; default: true unless model.retain_path is given.")] public bool RetainModel { get; init; } = true;
+    public bool RetainModel { get; init; } = true;
 
     /// <inheritdoc />
     public IEnumerable<string> Validate()

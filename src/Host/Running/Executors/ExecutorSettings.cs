@@ -1,4 +1,3 @@
-using System.ComponentModel;
 using System.Text.RegularExpressions;
 using Unlearn.Host.Configuration;
 using Unlearn.Plugins;
@@ -11,23 +10,23 @@ namespace Unlearn.Host.Running.Executors;
 public sealed record ExecutorSettings : IValidatableOptions
 {
     /// <summary>sbatch --partition.</summary>
-    [Description("sbatch --partition.")] public string? Partition { get; init; }
+    public string? Partition { get; init; }
     /// <summary>sbatch --account.</summary>
-    [Description("sbatch --account.")] public string? Account { get; init; }
+    public string? Account { get; init; }
     /// <summary>sbatch --time of one point.</summary>
-    [Description("sbatch --time of one point (minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS).")] public string? Time { get; init; }
+    public string? Time { get; init; }
     /// <summary>sbatch --cpus-per-task of one point (also its torch threads).</summary>
-    [Description("sbatch --cpus-per-task of one point (also its torch threads).")] public int? CpusPerTask { get; init; }
+    public int? CpusPerTask { get; init; }
     /// <summary>sbatch --mem of one point.</summary>
-    [Description("sbatch --mem of one point, e.g. 8G.")] public string? Mem { get; init; }
+    public string? Mem { get; init; }
     /// <summary>sbatch --gres of one point.</summary>
-    [Description("sbatch --gres of one point, e.g. gpu:1.")] public string? Gres { get; init; }
+    public string? Gres { get; init; }
     /// <summary>Extra sbatch option lines.</summary>
-    [Description("Extra sbatch option lines, each written as #SBATCH LINE in both jobs (e.g. --qos=long).")] public IReadOnlyList<string>? Sbatch { get; init; }
+    public IReadOnlyList<string>? Sbatch { get; init; }
     /// <summary>Shell lines run before the tool on the compute node.</summary>
-    [Description("Shell lines run before the tool on the compute node (e.g. module load cuda).")] public IReadOnlyList<string>? Setup { get; init; }
+    public IReadOnlyList<string>? Setup { get; init; }
     /// <summary>The command that starts the tool on a compute node.</summary>
-    [Description("The command that starts the tool on a compute node (default: this tool's own path).")] public string? Tool { get; init; }
+    public string? Tool { get; init; }
 
     /// <summary>The keys of the section (and of --slurm-option).</summary>
     public static readonly string[] Keys = ["partition", "account", "time", "cpus_per_task", "mem", "gres", "sbatch", "setup", "tool"];
