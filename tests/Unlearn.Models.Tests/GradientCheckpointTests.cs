@@ -31,9 +31,18 @@ public class GradientCheckpointTests
             foreach (var (name, p) in model.named_parameters())
                 if (name.Contains("embed", StringComparison.Ordinal)) p.requires_grad = false;
         var ids = tensor(new long[,] { { 1, 5, 9, 2, 7, 3 }, { 4, 4, 8, 1, 6, 2 } });
+        // Layer 0's forward is observed through a hook on one of its modules: it runs once per step plainly, and once
+        // more in backward (the recomputation) when checkpointed.
+        var calls = 0;
+        var observed = model.named_modules()
+            .First(m => (m.name.Contains("layers.0.", StringComparison.Ordinal) || m.name.Contains("h.0.", StringComparison.Ordinal)) && m.module is nn.Module<Tensor, Tensor>)
+            .module as nn.Module<Tensor, Tensor>;
+        observed!.register_forward_hook((_, _, o) => { calls++; return o; });
         var plain = Gradients(model, ids);
+        Assert.Equal(1, calls);
         model.GradientCheckpointing = true;
         var checkpointed = Gradients(model, ids);
+        Assert.Equal(3, calls);
         Assert.Equal(plain.Keys.Order(), checkpointed.Keys.Order());
         foreach (var (name, g) in plain)
             Assert.True(g.allclose(checkpointed[name], rtol: 1e-5, atol: 1e-7), $"{family}: gradient of {name} differs by {(g - checkpointed[name]).abs().max().item<float>()}");
