@@ -37,6 +37,10 @@ public sealed class CausalLM : nn.Module, ILanguageModel
     /// <inheritdoc/>
     public nn.Module Module => this;
 
+    /// <summary>Recompute each decoder layer in the backward pass instead of keeping its activations (a trainer's
+    /// <c>gradient_checkpointing</c>); applies to passes that record gradients and use no cache.</summary>
+    public bool GradientCheckpointing { get; set; }
+
     /// <summary>Number of trainable values (tied weights counted once).</summary>
     public long ParameterCount => parameters().Sum(p => p.numel());
 
@@ -101,14 +105,15 @@ public sealed class CausalLM : nn.Module, ILanguageModel
         || name.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal)
         || name == "lm_head.weight" && config.TieWordEmbeddings;
 
-    /// <summary>Writes config.json and model.safetensors (float32) into <paramref name="modelDir"/>. Tied weights are
-    /// stored once, under the embedding's key, as Hugging Face does.</summary>
-    public void Save(string modelDir)
+    /// <summary>Writes config.json and model.safetensors (float32, or <paramref name="dtype"/>) into
+    /// <paramref name="modelDir"/>. Tied weights are stored once, under the embedding's key, as Hugging Face does.</summary>
+    public void Save(string modelDir, ScalarType dtype = ScalarType.Float32)
     {
         Directory.CreateDirectory(modelDir);
         Config.Save(Path.Combine(modelDir, "config.json"));
+        using var scope = NewDisposeScope();
         SafetensorsFile.Write(Path.Combine(modelDir, "model.safetensors"),
-            named_parameters().Select(p => new KeyValuePair<string, Tensor>(p.name, p.parameter)),
+            named_parameters().Select(p => new KeyValuePair<string, Tensor>(p.name, p.parameter.dtype == dtype ? p.parameter : p.parameter.detach().to_type(dtype))),
             new Dictionary<string, string> { ["format"] = "pt" });
     }
 
@@ -189,9 +194,10 @@ public sealed class CausalLM : nn.Module, ILanguageModel
         var inputs = new LayerInputs(cos, sin, mask);
         hidden?.Add(x);
         var layers = Body.Layers;
+        var checkpoint = GradientCheckpointing && cache is null && is_grad_enabled();
         for (var i = 0; i < layers.Count; i++)
         {
-            x = layers[i].Forward(x, inputs, cache, i);
+            x = checkpoint ? GradientCheckpoint.Run(layers[i], x, inputs, i) : layers[i].Forward(x, inputs, cache, i);
             hidden?.Add(x);
         }
         return x;

@@ -38,14 +38,44 @@ public static class ModelWeights
         {
             var sb = bParams.TryGetValue(name, out var t) ? t : throw new ArgumentException($"{nameof(Interpolate)}: parameter '{name}' is missing from model b");
             if (!sb.shape.SequenceEqual(d.shape)) throw new ArgumentException($"{nameof(Interpolate)}: parameter '{name}' has a different shape in model b");
-            if (alpha == 0) d.copy_(sa);
-            else if (alpha == 1) d.copy_(sb);
-            else
+            Mix(d, sa, sb, alpha);
+        }
+    }
+
+    /// <summary><see cref="Interpolate"/> with θ_a and θ_b read tensor by tensor from their checkpoints (as float32,
+    /// exactly as <see cref="CausalLM.Load"/> reads them) instead of resident models: only one tensor of each is in
+    /// memory at a time, and the result is bit for bit the one <see cref="Interpolate"/> gives over the loaded models.
+    /// α = 0 reads only <paramref name="a"/>, α = 1 only <paramref name="b"/>.</summary>
+    public static void Interpolate(CausalLM dst, SafetensorsCheckpoint a, SafetensorsCheckpoint b, double alpha)
+    {
+        if (double.IsNaN(alpha) || double.IsInfinity(alpha)) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "alpha must be finite");
+        using var noGrad = no_grad();
+        foreach (var (name, d) in dst.named_parameters())
+        {
+            using var scope = NewDisposeScope();
+            Tensor Read(SafetensorsCheckpoint checkpoint)
             {
-                using var scope = NewDisposeScope();
-                // d = a + α(b − a), computed in place in d.
-                d.copy_(sb).sub_(sa).mul_(alpha).add_(sa);
+                var entry = checkpoint.Find(name) ?? throw new InvalidDataException($"{checkpoint.Directory}: weight '{name}' is missing from the checkpoint");
+                if (!entry.Shape.SequenceEqual(d.shape))
+                    throw new InvalidDataException($"{checkpoint.Directory}: weight '{name}' has shape [{string.Join(", ", entry.Shape)}] but the model has [{string.Join(", ", d.shape)}]");
+                return checkpoint.ReadFloat32(name);
             }
+            if (alpha == 0) d.copy_(Read(a));
+            else if (alpha == 1) d.copy_(Read(b));
+            else Mix(d, Read(a), Read(b), alpha);
+        }
+    }
+
+    // d = (1 − α)·a + α·b, in place in d; α = 0 and α = 1 copy exactly.
+    private static void Mix(Tensor d, Tensor a, Tensor b, double alpha)
+    {
+        if (alpha == 0) d.copy_(a);
+        else if (alpha == 1) d.copy_(b);
+        else
+        {
+            using var scope = NewDisposeScope();
+            // d = a + α(b − a), computed in place in d.
+            d.copy_(b).sub_(a).mul_(alpha).add_(a);
         }
     }
 

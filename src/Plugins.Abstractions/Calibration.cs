@@ -3,14 +3,17 @@ namespace Unlearn.Plugins;
 /// <summary>What a calibrator works with. Implemented by the host.</summary>
 public abstract class CalibrationContext
 {
-    /// <summary>θ_orig, the model before unlearning.</summary>
+    /// <summary>θ_orig, the model before unlearning: the host may return its mixing model set to α = 0 (exactly θ_orig),
+    /// so use it before the next <see cref="Original"/>, <see cref="Unlearned"/> or <see cref="Mix"/>.</summary>
     public abstract ILanguageModel Original { get; }
 
-    /// <summary>θ_unl, the unlearned model.</summary>
+    /// <summary>θ_unl, the unlearned model: the host may return its mixing model set to α = 1 (exactly θ_unl), so use
+    /// it before the next <see cref="Original"/>, <see cref="Unlearned"/> or <see cref="Mix"/>.</summary>
     public abstract ILanguageModel Unlearned { get; }
 
     /// <summary>Sets the host's preallocated mixing model to θ(α) = (1 − α)·θ_orig + α·θ_unl and returns it.
-    /// The same instance is reused for every α: no full copy per call.</summary>
+    /// The same instance is reused for every α (and may be the one <see cref="Original"/> and <see cref="Unlearned"/>
+    /// return): no full copy per call.</summary>
     public abstract ILanguageModel Mix(double alpha);
 
     /// <summary>A metric's aggregate on a model and split; <paramref name="maxItems"/> limits the split to a probe.

@@ -14,6 +14,17 @@ public enum LearningRateSchedule
     Constant,
 }
 
+/// <summary>The optimiser of a training loop.</summary>
+public enum OptimizerKind
+{
+    /// <summary>AdamW with float32 moments (two float32 copies of the trained weights).</summary>
+    Adamw,
+    /// <summary>AdamW with bfloat16 moments: half the optimiser memory, updates computed in float32.</summary>
+    AdamwBf16State,
+    /// <summary>Plain SGD with decoupled weight decay: no optimiser memory.</summary>
+    Sgd,
+}
+
 /// <summary>Ordinary trainer settings (pipeline key <c>trainer</c>). Reference defaults follow spec §3.</summary>
 public sealed class TrainerSettings : IValidatableOptions
 {
@@ -63,6 +74,13 @@ public sealed class TrainerSettings : IValidatableOptions
 
     /// <summary>Write a resumable checkpoint every this many steps (0 = only at the end).</summary>
     [Description("Write a resumable checkpoint every this many steps (0 = never during training).")] public int CheckpointEvery { get; init; } = 0;
+
+    /// <summary>The optimiser.</summary>
+    [Description("Optimiser: adamw, adamw-bf16-state (bfloat16 moments, half the memory) or sgd (no state).")] public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adamw;
+
+    /// <summary>Recompute each decoder layer's activations in the backward pass instead of keeping them: less memory
+    /// for the same gradients, at the cost of one more forward pass.</summary>
+    [Description("Keep only each decoder layer's input during the forward pass and recompute the layer in backward (less activation memory, one more forward pass).")] public bool GradientCheckpointing { get; init; }
 
     /// <summary>The most epochs a trainer may plan (more is a typo, and would overflow the step count).</summary>
     public const double MaxEpochs = 1000;

@@ -62,16 +62,16 @@ public sealed record TrainingResult(int Steps, string? StopReason, string? Resto
     }
 }
 
-/// <summary>The host's training loop: micro-batches with gradient accumulation, global-norm clipping, AdamW with a
-/// warm-up/decay schedule, non-finite steps skipped, in-memory checkpoints for controllers, and resumable on-disk
-/// checkpoints.</summary>
+/// <summary>The host's training loop: micro-batches with gradient accumulation, global-norm clipping, the settings'
+/// optimiser (AdamW by default) with a warm-up/decay schedule, non-finite steps skipped, in-memory checkpoints for
+/// controllers, and resumable on-disk checkpoints.</summary>
 public sealed class TrainingLoop : IDisposable
 {
     private const string StateFile = "trainer-state.bin";
     private const string HistoryFile = "trainer-history.json";
     private readonly IReadOnlyList<Parameter> _parameters;
     private readonly TrainerSettings _settings;
-    private readonly AdamW _optimizer;
+    private readonly IOptimizer _optimizer;
     private readonly Dictionary<string, Tensor[]> _snapshots = new(StringComparer.Ordinal);
     private readonly List<StepReport> _history = [];
     private string? _restoreAtEnd;
@@ -84,7 +84,7 @@ public sealed class TrainingLoop : IDisposable
         _settings = settings;
         TotalSteps = totalSteps;
         WarmupSteps = warmupSteps;
-        _optimizer = new AdamW(trainable, settings.Beta1, settings.Beta2, settings.Epsilon, settings.WeightDecay);
+        _optimizer = IOptimizer.Create(trainable, settings);
     }
 
     /// <summary>Planned optimiser steps.</summary>

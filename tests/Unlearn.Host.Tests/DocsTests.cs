@@ -37,6 +37,7 @@ public sealed class DocsTests : IDisposable
     [InlineData(typeof(WorldSpec), "world.", "pipelines.md")]
     [InlineData(typeof(LearnSpec), "", "pipelines.md")]
     [InlineData(typeof(UnlearnSection), "", "pipelines.md")]
+    [InlineData(typeof(AdapterSection), "", "pipelines.md")]
     [InlineData(typeof(EvaluateSection), "", "pipelines.md")]
     [InlineData(typeof(ReportSection), "", "pipelines.md")]
     [InlineData(typeof(Unlearn.Host.Running.Executors.ExecutorSettings), "", "pipelines.md")]

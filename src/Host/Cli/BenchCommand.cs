@@ -36,9 +36,27 @@ public sealed class BenchCommand(CommandOutcome outcome)
         [Option("steps", Description = "Timed training steps (as many forward passes, twice as many ascent steps)")] int steps = 8,
         [Option("no-flush-denormal", Description = "Leave denormal floats on (to see the slowdown flushing avoids)")] bool noFlushDenormal = false,
         [Option("seed", Description = "Seed for weights and tokens")] int seed = 0,
-        [Option("json", Description = "Print the measurements as JSON")] bool json = false)
+        [Option("json", Description = "Print the measurements as JSON")] bool json = false,
+        [Option("model", Description = "Benchmark this Hugging Face model folder instead: load time, unlearning step time, tokens/s, model FLOP rate against GEMM, peak RSS")] string? model = null,
+        [Option("method", Description = "With --model: the objective timed (ga: gradient ascent on random tokens)")] string method = "ga",
+        [Option("optimizer", Description = "With --model: adamw, adamw-bf16-state or sgd")] string optimizer = "adamw",
+        [Option("gradient-checkpointing", Description = "With --model: recompute each decoder layer in backward")] bool gradientCheckpointing = false,
+        [Option("lora-rank", Description = "With --model: train LoRA adapters of this rank on q_proj and v_proj instead of the weights (0: all weights)")] int loraRank = 0,
+        [Option("make-random-model", Description = "Write a random TinyLlama-shaped llama folder (BF16 weights) here and exit; needs --tokenizer-from")] string? makeRandomModel = null,
+        [Option("tokenizer-from", Description = "With --make-random-model: a folder whose tokenizer files are copied")] string? tokenizerFrom = null)
     {
         outcome.Ran = true;
+        if (makeRandomModel != null)
+        {
+            if (tokenizerFrom == null) { Console.Error.WriteLine("error: --make-random-model needs --tokenizer-from FOLDER (a model folder with tokenizer files)"); return ExitCodes.BadInput; }
+            return Commands.Guard(() =>
+            {
+                ModelFolderBench.WriteRandomModel(makeRandomModel, ModelFolderBench.TinyLlama, tokenizerFrom, seed);
+                Console.WriteLine(makeRandomModel);
+                return ExitCodes.Success;
+            });
+        }
+        if (model != null) return BenchFolder(model, method, optimizer, gradientCheckpointing, loraRank, batch, seqLen, steps, seed, json);
         var names = architectures.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var problems = Problems(names, vocab, batch, seqLen, steps);
         if (problems.Count > 0)
@@ -73,6 +91,37 @@ public sealed class BenchCommand(CommandOutcome outcome)
                 return ExitCodes.Interrupted;
             }
             finally { Console.CancelKeyPress -= onCancel; }
+        });
+    }
+
+    private static int BenchFolder(string model, string method, string optimizer, bool gradientCheckpointing, int loraRank, int batch, int seqLen, int steps, int seed, bool json)
+    {
+        var problems = new List<string>();
+        if (method != "ga") problems.Add($"--method: '{method}' is not timed by bench --model; use ga");
+        var kinds = Enum.GetValues<OptimizerKind>().ToDictionary(k => Configuration.OptionsBinder.ToSnakeCase(k.ToString()).Replace('_', '-'));
+        if (!kinds.TryGetValue(optimizer, out var kind)) problems.Add($"--optimizer: '{optimizer}' is not one of {string.Join(", ", kinds.Keys)}");
+        if (loraRank < 0) problems.Add($"--lora-rank must be >= 0, got {loraRank}");
+        if (batch <= 0) problems.Add($"--batch must be > 0, got {batch}");
+        if (seqLen < 2) problems.Add($"--seq-len must be >= 2, got {seqLen}");
+        if (steps <= 0) problems.Add($"--steps must be > 0, got {steps}");
+        if (problems.Count > 0)
+        {
+            foreach (var problem in problems) Console.Error.WriteLine("error: " + problem);
+            return ExitCodes.BadInput;
+        }
+        return Commands.Guard(() =>
+        {
+            DenormalControl.TrySetFlushDenormal(true);
+            var settings = new TrainerSettings
+            {
+                Lr = 1e-5, Epochs = 1, BatchSize = batch, WarmupSteps = 0, Schedule = LearningRateSchedule.Constant,
+                MaxSteps = steps + 1, Optimizer = kind, GradientCheckpointing = gradientCheckpointing,
+            };
+            var setup = $"{method}, batch {batch} x {seqLen}, {steps} timed steps, {optimizer}{(gradientCheckpointing ? ", gradient checkpointing" : "")}{(loraRank > 0 ? $", LoRA r={loraRank} on q_proj, v_proj" : "")}";
+            if (!json) Console.Error.WriteLine($"bench: {model}: {setup} ...");
+            var result = ModelFolderBench.Run(model, settings, loraRank, batch, seqLen, steps, seed, CancellationToken.None);
+            Console.WriteLine(json ? JsonSerializer.Serialize(new { model, setup, result }, new JsonSerializerOptions { WriteIndented = true }) : ModelFolderBench.ToTable(model, setup, result));
+            return ExitCodes.Success;
         });
     }
 

@@ -94,6 +94,7 @@ public sealed class Commands(CommandOutcome outcome)
         [Option("data", Description = "Folder of TOFU-schema files")] string data,
         [Option("splits", Description = "Comma-separated split files, e.g. forget10_perturbed,retain_perturbed")] string splits,
         [Option("metrics", Description = "Comma-separated metric names, e.g. es,es-paraphrased")] string metrics = "es",
+        [Option("adapter", Description = "PEFT LoRA adapter folder merged into --model before evaluating")] string? adapter = null,
         [Option("out", Description = "Root folder for run folders (default: ./runs)")] string? @out = null,
         [Option("plugins", Description = "Extra plugin folder (repeatable)")] string[]? plugins = null,
         [Option("max-items", Description = "Evaluate only the first N items of each split")] int? maxItems = null,
@@ -110,6 +111,7 @@ public sealed class Commands(CommandOutcome outcome)
             var metricNames = metrics.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             PipelineDocument.SetPath(root, "name", new ConfigScalar("eval", at), at);
             PipelineDocument.SetPath(root, "model.path", new ConfigScalar(Path.GetFullPath(model), at), at);
+            if (adapter != null) PipelineDocument.SetPath(root, "model.adapter", new ConfigScalar(Path.GetFullPath(adapter), at), at);
             PipelineDocument.SetPath(root, "data.folder", new ConfigScalar(Path.GetFullPath(data), at), at);
             var splitMap = new ConfigMap(at);
             foreach (var s in splitNames) splitMap.Set(s, new ConfigScalar(s, at));

@@ -40,7 +40,7 @@ public static class PipelineBinder
         var data = BindData(top.Data, root["data"] as ConfigMap);
         var learn = BindLearn(top.Learn, root.LocationOf("learn"), model, data);
         var unlearn = top.Unlearn is { } u
-            ? new UnlearnSpec(new PluginUse(u.Method!, u.Options, "unlearn.options", ((ConfigMap)root["unlearn"]!).LocationOf("method")), u.Trainer, u.RetainBatchSize)
+            ? new UnlearnSpec(new PluginUse(u.Method!, u.Options, "unlearn.options", ((ConfigMap)root["unlearn"]!).LocationOf("method")), u.Trainer, u.RetainBatchSize, u.Adapter?.ToSettings())
             : null;
         var controls = BindPluginList(top.Controls, "controls");
         var calibrate = BindCalibrate(top.Calibrate, root.LocationOf("calibrate"));

@@ -80,12 +80,42 @@ public sealed class UnlearnSection : IValidatableOptions
     public Training.TrainerSettings Trainer { get; init; } = TrainerDefaults.Unlearn;
     /// <summary>Retain sequences per step for objectives with a retain term (0: the trainer's batch size).</summary>
     public int RetainBatchSize { get; init; }
+    /// <summary>Train low-rank adapters instead of the weights (null: full unlearning).</summary>
+    public AdapterSection? Adapter { get; init; }
 
     /// <inheritdoc />
     public IEnumerable<string> Validate()
     {
         if (Method == null) yield return "missing required key 'method'. Name an unlearning objective, e.g. 'method: ga' (see 'dotnet unlearn plugins')";
         if (RetainBatchSize < 0) yield return $"retain_batch_size must be >= 0, got {RetainBatchSize}";
+    }
+}
+
+/// <summary>The <c>unlearn.adapter</c> section: LoRA adapters trained in place of the model's weights.</summary>
+public sealed class AdapterSection : IValidatableOptions
+{
+    /// <summary>The adapter kind (only lora).</summary>
+    public string Type { get; init; } = "lora";
+    /// <summary>LoRA rank r.</summary>
+    public int Rank { get; init; } = 8;
+    /// <summary>LoRA alpha: the delta is alpha / r · B·A.</summary>
+    public double Alpha { get; init; } = 16;
+    /// <summary>Dropout on the adapter's input while training.</summary>
+    public double Dropout { get; init; }
+    /// <summary>The linear layers adapted, by their last name segment.</summary>
+    public IReadOnlyList<string> TargetModules { get; init; } = ["q_proj", "v_proj"];
+
+    /// <summary>The model-side settings.</summary>
+    public Unlearn.Models.LoraSettings ToSettings() => new(Rank, Alpha, Dropout, TargetModules);
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate()
+    {
+        if (Type != "lora") yield return "type: " + NameSuggestions.Unknown("adapter type", Type, ["lora"]);
+        if (Rank < 1) yield return $"rank must be >= 1, got {Rank}";
+        if (!(Alpha > 0) || !double.IsFinite(Alpha)) yield return $"alpha must be a finite number > 0, got {Alpha}";
+        if (Dropout is < 0 or >= 1 || double.IsNaN(Dropout)) yield return $"dropout must be in [0, 1), got {Dropout}";
+        if (TargetModules.Count == 0) yield return "target_modules must name at least one linear layer, e.g. [q_proj, v_proj]";
     }
 }
 

@@ -14,6 +14,8 @@ public sealed record ModelSpec : IValidatableOptions
     public string? Path { get; init; }
     /// <summary>Built-in architecture for models trained from scratch.</summary>
     public string Architecture { get; init; } = "tiny";
+    /// <summary>A PEFT LoRA adapter folder merged into <see cref="Path"/> to make the target model (recipe none).</summary>
+    public string? Adapter { get; init; }
     /// <summary>An existing retain model folder (trained without the forget set), if the user has one.</summary>
     public string? RetainPath { get; init; }
     /// <summary>"auto" (the model folder's chat template if it has one, else the default text template), "chat" (the
@@ -35,6 +37,8 @@ public sealed record ModelSpec : IValidatableOptions
             yield return "template: the template must end with {answer} (the answer is what the model continues)";
         if (Template == PromptTemplates.Chat && Path == null)
             yield return "template 'chat' uses the chat template of the model folder, but there is no model.path (built-in models have none). Set model.path or remove the template key";
+        if (Adapter != null && Path == null)
+            yield return "adapter is merged into the model folder model.path, but there is no model.path. Set model.path to the adapter's base model";
         if (SystemPrompt != null && !isChat)
             yield return "system_prompt is used only with a chat template; set template to 'chat' (or 'auto') or remove system_prompt";
     }
@@ -88,7 +92,8 @@ public sealed record LearnSpec : IValidatableOptions
 }
 
 /// <summary>The <c>unlearn</c> section.</summary>
-public sealed record UnlearnSpec(PluginUse Method, TrainerSettings Trainer, int RetainBatchSize);
+/// <param name="Adapter">LoRA adapters trained instead of the weights (<c>unlearn.adapter</c>), or null.</param>
+public sealed record UnlearnSpec(PluginUse Method, TrainerSettings Trainer, int RetainBatchSize, Unlearn.Models.LoraSettings? Adapter = null);
 
 /// <summary>A metric to compute and on which splits (null = the evaluate section's splits).</summary>
 public sealed record MetricUse(PluginUse Plugin, IReadOnlyList<string>? Splits);

@@ -23,7 +23,7 @@ public sealed class RunContext(RunPlan plan, StageCache cache, RunLog log, RunFo
     private RetainLogs? _retainLogs;
     private ModelFolderScorer? _modelFolders;
     private EvaluationSetup? _setup;
-    private double? _mixedAt;
+    private IModelMixer? _mixer;
 
     /// <summary>The plan being run.</summary>
     public RunPlan Plan { get; } = plan;
@@ -88,17 +88,11 @@ public sealed class RunContext(RunPlan plan, StageCache cache, RunLog log, RunFo
     };
 
     /// <summary>The model in <paramref name="role"/>, loaded on first use; the calibrated model is θ(α*) mixed from the
-    /// original and the unlearned one. Throws when the run has no such model (check <see cref="HasModel"/>).</summary>
+    /// original and the unlearned checkpoints. Throws when the run has no such model (check <see cref="HasModel"/>).</summary>
     public CausalLM Model(string role)
     {
         if (!HasModel(role)) throw new InvalidOperationException($"the run has no {role} model");
-        if (role == ModelRoles.Calibrated)
-        {
-            var alpha = Calibration!.Alpha;
-            var mixed = MixTarget();
-            if (_mixedAt != alpha) { ModelWeights.Interpolate(mixed, Model(ModelRoles.Original), Model(ModelRoles.Unlearned), alpha); _mixedAt = alpha; }
-            return mixed;
-        }
+        if (role == ModelRoles.Calibrated) return Mixer().Mix(Calibration!.Alpha);
         if (_models.TryGetValue(role, out var model)) return model;
         var dir = role switch
         {
@@ -106,16 +100,13 @@ public sealed class RunContext(RunPlan plan, StageCache cache, RunLog log, RunFo
             ModelRoles.Retain => Learned.RetainDir!,
             _ => ModelFolders[role],
         };
-        return _models[role] = CausalLM.Load(dir);
+        // A LoRA result is a PEFT adapter folder on the original: the unlearned model is the original with it merged.
+        return _models[role] = LoraAdapter.IsAdapterFolder(dir) ? LoraAdapter.LoadMerged(Learned.TargetDir, dir) : CausalLM.Load(dir);
     }
 
-    /// <summary>The one model that mixes are written into (a copy of the original); a calibrator's mixes land here.</summary>
-    public CausalLM MixTarget()
-    {
-        if (_models.TryGetValue(ModelRoles.Calibrated, out var mixed)) return mixed;
-        _mixedAt = null;
-        return _models[ModelRoles.Calibrated] = Model(ModelRoles.Original).Clone();
-    }
+    /// <summary>The mixer of the original and unlearned models (full checkpoints or a LoRA adapter): its one model is
+    /// what a calibrator's mixes and the calibrated model are written into, neither endpoint resident beside it.</summary>
+    public IModelMixer Mixer() => _mixer ??= IModelMixer.Open(Learned.TargetDir, ModelFolders[ModelRoles.Unlearned]);
 
     /// <summary>Data, metrics and generation for evaluating models, with <paramref name="maxItems"/> items per split
     /// (null: <c>evaluate.max_items</c>).</summary>
@@ -183,6 +174,8 @@ public sealed class RunContext(RunPlan plan, StageCache cache, RunLog log, RunFo
     {
         foreach (var model in _models.Values) model.Dispose();
         _models.Clear();
+        _mixer?.Dispose();
+        _mixer = null;
         _modelFolders?.Dispose();
     }
 }

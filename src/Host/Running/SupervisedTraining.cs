@@ -15,6 +15,7 @@ public static class SupervisedTraining
     {
         manual_seed(seed);
         model.train();
+        model.GradientCheckpointing = settings.GradientCheckpointing;
         var trainable = model.parameters().ToList();
         var total = settings.TotalSteps(items.Count);
         using var loop = new TrainingLoop(trainable, settings, total, settings.WarmupStepCount(items.Count));
@@ -29,6 +30,7 @@ public static class SupervisedTraining
             return new StepLoss(loss, new Dictionary<string, double>(), tokens);
         }, observer, cancellationToken, checkpointDir);
         model.eval();
+        model.GradientCheckpointing = false;
         return result;
     }
 }

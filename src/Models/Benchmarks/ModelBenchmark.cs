@@ -162,7 +162,8 @@ public sealed class ModelBenchmark
         return nll.item<float>();
     }
 
-    private double MeasureGemm()
+    /// <summary>The machine's float32 GEMM rate, GFLOP/s: the median time of a <see cref="GemmSize"/> square matmul.</summary>
+    public double MeasureGemm()
     {
         using var scope = NewDisposeScope();
         using var generator = new Generator((ulong)Seed);
@@ -182,7 +183,7 @@ public sealed class ModelBenchmark
     }
 
     /// <summary>Median of per-step times: one step slowed by another process on a shared machine does not move it.</summary>
-    private static double Median(IReadOnlyCollection<double> values)
+    public static double Median(IReadOnlyCollection<double> values)
     {
         var sorted = values.Order().ToArray();
         var mid = sorted.Length / 2;

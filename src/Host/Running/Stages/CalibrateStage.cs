@@ -27,9 +27,7 @@ public sealed class CalibrateStage : IStage
         var key = Key(context);
         var (dir, reused) = context.Cache.GetOrBuild("calibrations", key, staging =>
         {
-            var mixed = context.MixTarget();
-            var calibration = new HostCalibrationContext(context.Model(ModelRoles.Original), context.Model(ModelRoles.Unlearned), mixed,
-                context.Setup, context.Cancellation, context.Log);
+            var calibration = new HostCalibrationContext(context.Mixer(), context.Setup, context.Cancellation, context.Log);
             var outcome = PluginCall.Run(calibrator.Descriptor, "Calibrate",
                 () => PluginRegistry.CreateWithOptions<ICalibrator>(calibrator.Descriptor, calibrator.Options).Calibrate(calibration));
             var record = new CalibrationRecord(calibrator.Descriptor.Name, outcome.Alpha, outcome.OriginalValue, outcome.Target, outcome.Evaluations,
@@ -66,22 +64,19 @@ public sealed class CalibrateStage : IStage
     }
 }
 
-/// <summary>The host's <see cref="CalibrationContext"/>: mixes into one preallocated model.</summary>
-public sealed class HostCalibrationContext(CausalLM original, CausalLM unlearned, CausalLM mixed, Func<int?, EvaluationSetup> setup, CancellationToken ct, RunLog log) : CalibrationContext
+/// <summary>The host's <see cref="CalibrationContext"/>: θ_orig, θ_unl and every mix are the mixer's one model, set to
+/// α = 0, 1 or α (exact at both ends), so calibration holds one model in memory.</summary>
+public sealed class HostCalibrationContext(IModelMixer mixer, Func<int?, EvaluationSetup> setup, CancellationToken ct, RunLog log) : CalibrationContext
 {
     /// <inheritdoc />
-    public override ILanguageModel Original => original;
+    public override ILanguageModel Original => mixer.Mix(0);
     /// <inheritdoc />
-    public override ILanguageModel Unlearned => unlearned;
+    public override ILanguageModel Unlearned => mixer.Mix(1);
     /// <inheritdoc />
     public override CancellationToken CancellationToken => ct;
 
     /// <inheritdoc />
-    public override ILanguageModel Mix(double alpha)
-    {
-        ModelWeights.Interpolate(mixed, original, unlearned, alpha);
-        return mixed;
-    }
+    public override ILanguageModel Mix(double alpha) => mixer.Mix(alpha);
 
     /// <inheritdoc />
     public override double Evaluate(ILanguageModel model, string metric, string split, int? maxItems = null) =>

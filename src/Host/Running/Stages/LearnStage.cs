@@ -31,18 +31,42 @@ public sealed class LearnStage : IStage
         if (learned.RetainKey != null) context.StageKeys["retain"] = learned.RetainKey;
     }
 
+    // model.adapter: the PEFT adapter merged into model.path, as a full model folder in the stage cache.
+    private static (string Dir, string Key) Merged(RunContext c, string baseDir, string baseKey, string adapterDir, List<StageTiming> timings)
+    {
+        if (!LoraAdapter.IsAdapterFolder(adapterDir))
+            throw new InvalidDataException($"model.adapter: '{adapterDir}' has no {LoraAdapter.ConfigFile}, so it is not a PEFT adapter folder ({LoraAdapter.ConfigFile} + {LoraAdapter.WeightsFile}).");
+        var key = StageCache.Key("merged", 1, baseKey, adapterDir, ModelFolder.Stamp(adapterDir));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (dir, reused) = c.Cache.GetOrBuild("models", key, staging =>
+        {
+            using var model = LoraAdapter.LoadMerged(baseDir, adapterDir);
+            model.Save(staging);
+            ModelFolder.CopyTokenizerFiles(baseDir, staging);
+        });
+        timings.Add(new StageTiming("learn/merge-adapter", clock.Elapsed.TotalSeconds, reused));
+        c.Log.Info($"learn: {(reused ? "reused" : "merged")} the adapter {adapterDir} into {baseDir}: {dir}");
+        return (dir, key);
+    }
+
     private static LearnedModels Learn(RunContext c)
     {
         var spec = c.Spec;
         var data = c.Data;
         var timings = new List<StageTiming>();
+        if (spec.Model.Adapter != null && spec.Learn.Recipe != "none")
+            throw new InvalidDataException($"model.adapter: an adapter is merged into model.path as the target model, which learn.recipe '{spec.Learn.Recipe}' trains itself. Use learn.recipe: none, or remove model.adapter.");
         switch (spec.Learn.Recipe)
         {
             case "none":
+            {
                 ModelFolder.Check(spec.Model.Path!, "model.path");
                 if (spec.Model.RetainPath != null) ModelFolder.Check(spec.Model.RetainPath, "model.retain_path");
-                return new LearnedModels(spec.Model.Path!, StageCache.Key("model", spec.Model.Path, ModelFolder.Stamp(spec.Model.Path!)),
+                var (targetDir, targetKey) = (spec.Model.Path!, StageCache.Key("model", spec.Model.Path, ModelFolder.Stamp(spec.Model.Path!)));
+                if (spec.Model.Adapter is { } adapter) (targetDir, targetKey) = Merged(c, targetDir, targetKey, adapter, timings);
+                return new LearnedModels(targetDir, targetKey,
                     spec.Model.RetainPath, spec.Model.RetainPath == null ? null : StageCache.Key("model", spec.Model.RetainPath, ModelFolder.Stamp(spec.Model.RetainPath)), timings);
+            }
             case "tofu":
             {
                 ModelFolder.Check(spec.Model.Path!, "model.path");

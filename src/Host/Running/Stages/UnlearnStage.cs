@@ -54,7 +54,7 @@ public sealed class UnlearnStage : IStage
         var (spec, method) = (c.Spec, c.Plan.Method!);
         return StageCache.Key("unlearn", 1, c.Learned.TargetKey, c.Data.Key, spec.Data.Forget, c.Plan.Template.Text, spec.Model.MaxLength,
             method.Descriptor.Name, method.OptionsJson, method.Descriptor.Assembly.Sha256,
-            LearnStage.Describe(spec.Unlearn!.Trainer), spec.Unlearn.RetainBatchSize, spec.Seed,
+            LearnStage.Describe(spec.Unlearn!.Trainer), spec.Unlearn.RetainBatchSize, spec.Unlearn.Adapter, spec.Seed,
             c.Plan.Controls.Select(p => new[] { p.Descriptor.Name, p.OptionsJson, p.Descriptor.Assembly.Sha256 }).ToList());
     }
 
@@ -72,6 +72,7 @@ public sealed class UnlearnStage : IStage
             throw new PipelineException(spec.Unlearn.Method.Location, "unlearn.method", $"'{method.Descriptor.Name}' needs retain batches, but the train_retain split is missing or empty.");
 
         CausalLM? reference = null;
+        LoraAdapter? adapter = null;
         // The frozen reference is loaded outside any dispose scope (never inside a training step, whose scope would
         // free its weights): eagerly when the objective needs it, lazily for controllers, which run between steps.
         CausalLM Reference()
@@ -93,13 +94,22 @@ public sealed class UnlearnStage : IStage
                 log.Info($"unlearn: reference forget NLL computed once for {referenceForgetLoss.Count} items");
             }
             PluginCall.Run(method.Descriptor, "Prepare", () => objective.Prepare(new ObjectiveSetup(model, encoder, tokenizer, forget, spec.Seed)));
-            var trainable = objective.SelectTrainable(model)?.ToList() ?? model.parameters().ToList();
+            var selected = objective.SelectTrainable(model)?.ToList();
+            if (spec.Unlearn.Adapter is { } lora)
+            {
+                if (selected != null)
+                    throw new PipelineException(spec.Unlearn.Method.Location, "unlearn.adapter", $"'{method.Descriptor.Name}' trains its own choice of weights, which a LoRA adapter cannot replace. Remove unlearn.adapter or use another method.");
+                try { adapter = LoraAdapter.Create(model, lora, spec.Seed); }
+                catch (ArgumentException e) { throw new PipelineException(spec.Unlearn.Method.Location, "unlearn.adapter", e.Message.Replace("lora: ", "", StringComparison.Ordinal) + "."); }
+            }
+            var trainable = adapter?.Parameters.ToList() ?? selected ?? model.parameters().ToList();
             var trainableSet = new HashSet<IntPtr>(trainable.Select(p => p.Handle));
             foreach (var p in model.parameters()) p.requires_grad = trainableSet.Contains(p.Handle);
             var controllers = controls.Select(c => (c.Descriptor, Controller: PluginRegistry.CreateWithOptions<IController>(c.Descriptor, c.Options))).ToList();
 
             manual_seed(spec.Seed);
             model.train();
+            model.GradientCheckpointing = settings.GradientCheckpointing;
             var total = settings.TotalSteps(forget.Items.Count);
             var forgetSequences = forget.Items.Select(i => encoder.Tokenize(i.Question, i.Answer)).ToArray();
             var forgetBatches = new EpochBatches(forget.Items.Count, settings.BatchSize, spec.Seed,
@@ -139,11 +149,13 @@ public sealed class UnlearnStage : IStage
                 return new StepLoss(loss.Loss, loss.Logs, tokens);
             }, observer, ct, Path.Combine(staging, "checkpoint"));
             model.eval();
+            model.GradientCheckpointing = false;
             foreach (var p in model.parameters()) p.requires_grad = true;
             var throughput = StageThroughput.Measure(model.Config, result, settings.BatchSize,
                 forgetSequences.Average(s => s.Prompt.Count + s.Answer.Count), spec.Seed, ct);
             log.Info(throughput.Describe($"unlearn/{method.Descriptor.Name}"));
-            model.Save(staging);
+            if (adapter != null) adapter.Save(staging, models.TargetDir);
+            else model.Save(staging);
             ModelFolder.CopyTokenizerFiles(models.TargetDir, staging);
             var record = new UnlearnRecord(result.Steps, total, result.StopReason, result.RestoredCheckpoint, result.TokensPerSecond, result.History, trajectory, throughput);
             AtomicFile.WriteAllText(Path.Combine(staging, RecordFile), JsonSerializer.Serialize(record, AtomicFile.Json));
@@ -151,6 +163,7 @@ public sealed class UnlearnStage : IStage
         }
         finally
         {
+            adapter?.Dispose();
             reference?.Dispose();
         }
     }

@@ -1,0 +1,53 @@
+using static TorchSharp.torch;
+using static TorchSharp.torch.autograd;
+
+namespace Unlearn.Models;
+
+/// <summary>Gradient checkpointing of one decoder layer, as a custom autograd function: the forward pass runs the
+/// layer without recording its graph and keeps only the layer's input; the backward pass runs the layer again under
+/// grad and back-propagates through that recomputation. The gradients (of the input and of every layer weight that
+/// requires one) equal the plain pass's; the activations inside the layer are held for one layer at a time.</summary>
+internal sealed class GradientCheckpoint : SingleTensorFunction<GradientCheckpoint>
+{
+    private const int Fixed = 4; // x, layer, inputs, index; the layer's trained weights follow
+
+    public override string Name => nameof(GradientCheckpoint);
+
+    /// <summary>The layer's output for <paramref name="x"/>, recomputed in backward.</summary>
+    public static Tensor Run(DecoderLayer layer, Tensor x, LayerInputs inputs, int index)
+    {
+        // The trained weights are inputs of the function, so the engine passes their gradients on to them.
+        var weights = layer.parameters().Where(p => p.requires_grad).Cast<Tensor>().ToList();
+        return apply([x, layer, inputs, index, .. weights]);
+    }
+
+    public override Tensor forward(AutogradContext ctx, params object[] vars)
+    {
+        var (x, layer, inputs, index) = ((Tensor)vars[0], (DecoderLayer)vars[1], (LayerInputs)vars[2], (int)vars[3]);
+        ctx.save_for_backward([x]);
+        ctx.save_data("layer", layer);
+        ctx.save_data("inputs", inputs);
+        ctx.save_data("index", index);
+        ctx.save_data("weights", vars.Skip(Fixed).Cast<Tensor>().ToList());
+        ctx.save_data("input_grad", x.requires_grad);
+        return layer.Forward(x, inputs, null, index);
+    }
+
+    public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output)
+    {
+        var x = ctx.get_saved_variables()[0];
+        var layer = (DecoderLayer)ctx.get_data("layer");
+        var inputs = (LayerInputs)ctx.get_data("inputs");
+        var index = (int)ctx.get_data("index");
+        var weights = (List<Tensor>)ctx.get_data("weights");
+        var inputGrad = (bool)ctx.get_data("input_grad");
+        using var grad = enable_grad();
+        var input = x.detach().requires_grad_(inputGrad);
+        var output = layer.Forward(input, inputs, null, index);
+        var targets = inputGrad ? [input, .. weights] : weights;
+        var grads = targets.Count == 0 ? [] : autograd.grad([output], targets, [grad_output], allow_unused: true);
+        var result = new List<Tensor> { inputGrad ? grads[0] : null!, null!, null!, null! };
+        result.AddRange(grads.Skip(inputGrad ? 1 : 0));
+        return result;
+    }
+}

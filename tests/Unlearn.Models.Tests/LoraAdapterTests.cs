@@ -1,0 +1,135 @@
+using Unlearn.Models;
+using Unlearn.Tests;
+using static TorchSharp.torch;
+
+namespace Unlearn.Models.Tests;
+
+public class LoraAdapterTests
+{
+    private static readonly LoraSettings Settings = new(4, 8, 0, ["q_proj", "v_proj", "down_proj"]);
+
+    private static Tensor Ids() => tensor(new long[,] { { 1, 5, 9, 2, 7, 3 }, { 4, 4, 8, 1, 6, 2 } });
+
+    private static Tensor Logits(CausalLM model)
+    {
+        using var noGrad = no_grad();
+        var ids = Ids();
+        return model.Forward(ids, ones_like(ids)).Logits;
+    }
+
+    // A trained-looking adapter: B is zero after Create, so it is filled with noise.
+    private static LoraAdapter Trained(CausalLM model, int seed)
+    {
+        var adapter = LoraAdapter.Create(model, Settings, seed);
+        using var generator = new TorchSharp.torch.Generator((ulong)seed + 100);
+        using (no_grad()) foreach (var p in adapter.Parameters) p.normal_(0, 0.05, generator);
+        return adapter;
+    }
+
+    [Fact]
+    public void AFreshAdapterLeavesTheModelUnchangedAndTrainsOnlyItsOwnWeights()
+    {
+        using var scope = NewDisposeScope();
+        using var model = CausalLM.Create(TestModels.Llama, 1);
+        var before = Logits(model);
+        using var adapter = LoraAdapter.Create(model, Settings, 3);
+        Assert.True(before.equal(Logits(model)).all().item<bool>());
+        Assert.Equal(3 * TestModels.Llama.NumLayers, adapter.Modules.Count);
+        Assert.Equal(2 * adapter.Modules.Count, adapter.Parameters.Count);
+
+        foreach (var p in model.parameters()) p.requires_grad = false;
+        model.train();
+        var ids = Ids();
+        model.Forward(ids, ones_like(ids)).Logits.log_softmax(-1).narrow(-1, 0, 3).sum().backward();
+        Assert.All(model.parameters(), p => Assert.Null(p.grad));
+        Assert.All(adapter.Parameters, p => Assert.NotNull(p.grad));
+        Assert.Contains(adapter.Parameters, p => p.grad!.abs().sum().item<float>() > 0);
+    }
+
+    [Fact]
+    public void AdaptedForwardEqualsTheMergedModelsForward()
+    {
+        using var scope = NewDisposeScope();
+        using var model = CausalLM.Create(TestModels.Llama, 1);
+        using var merged = model.Clone();
+        using var adapter = Trained(model, 5);
+        using (var other = Trained(merged, 5)) other.Merge();
+        var adapted = Logits(model);
+        using var plain = CausalLM.Create(TestModels.Llama, 1);
+        Assert.False(adapted.allclose(Logits(plain), rtol: 0, atol: 1e-4), "the adapter should change the logits");
+        Assert.True(adapted.allclose(Logits(merged), rtol: 1e-4, atol: 1e-5));
+        adapter.Dispose();
+        Assert.True(ModelWeights.AreIdentical(model, plain), "detaching leaves the base untouched");
+        Assert.True(Logits(model).equal(Logits(plain)).all().item<bool>());
+    }
+
+    [Fact]
+    public void APeftFolderRoundTripsWithPeftKeyNamesAndMergesToTheSameModel()
+    {
+        var dir = TestPaths.NewTempDir("lora-peft");
+        try
+        {
+            using var scope = NewDisposeScope();
+            using var model = CausalLM.Create(TestModels.Llama, 1);
+            using var adapter = Trained(model, 7);
+            adapter.Save(dir, "base-model");
+            var keys = SafetensorsFile.Open(Path.Combine(dir, LoraAdapter.WeightsFile)).Entries.Keys.ToList();
+            Assert.Contains("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", keys);
+            Assert.Contains("base_model.model.model.layers.1.mlp.down_proj.lora_B.weight", keys);
+            Assert.Equal(2 * adapter.Modules.Count, keys.Count);
+            var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, LoraAdapter.ConfigFile)))!;
+            Assert.Equal("LORA", config["peft_type"]!.GetValue<string>());
+            Assert.Equal(4, config["r"]!.GetValue<int>());
+
+            using var fresh = CausalLM.Create(TestModels.Llama, 1);
+            using var loaded = LoraAdapter.Load(fresh, dir);
+            Assert.True(Logits(model).equal(Logits(fresh)).all().item<bool>());
+            using var mergedA = CausalLM.Create(TestModels.Llama, 1);
+            using var mergedB = CausalLM.Create(TestModels.Llama, 1);
+            using (var a = LoraAdapter.Load(mergedA, dir)) a.Merge();
+            using (var b = LoraAdapter.Load(mergedB, dir)) b.Merge();
+            Assert.True(ModelWeights.AreIdentical(mergedA, mergedB));
+            Assert.True(Logits(mergedA).allclose(Logits(fresh), rtol: 1e-4, atol: 1e-5));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.35)]
+    [InlineData(0.8)]
+    [InlineData(1.0)]
+    public void ScalingTheAdapterByAlphaEqualsMixingTheMergedWeightsAtAlpha(double alpha)
+    {
+        using var scope = NewDisposeScope();
+        using var model = CausalLM.Create(TestModels.Llama, 1);
+        using var baseCopy = model.Clone();
+        using var merged = model.Clone();
+        using var mixed = model.Clone();
+        using (var m = Trained(merged, 9)) m.Merge();
+        using var adapter = Trained(model, 9);
+        adapter.Strength = alpha;
+        ModelWeights.Interpolate(mixed, baseCopy, merged, alpha);
+        if (alpha == 0) Assert.True(Logits(model).equal(Logits(baseCopy)).all().item<bool>());
+        Assert.True(Logits(model).allclose(Logits(mixed), rtol: 1e-4, atol: 1e-5), $"alpha {alpha}");
+    }
+
+    [Fact]
+    public void BadSettingsAndFoldersAreRefusedNamingWhatToFix()
+    {
+        var dir = TestPaths.NewTempDir("lora-bad");
+        try
+        {
+            using var model = CausalLM.Create(TestModels.Llama, 1);
+            var unknown = Assert.Throws<ArgumentException>(() => LoraAdapter.Create(model, Settings with { TargetModules = ["q_porj"] }, 1));
+            Assert.Contains("q_porj", unknown.Message);
+            Assert.Contains("q_proj", unknown.Message);
+            Assert.Contains("rank", Assert.Throws<ArgumentException>(() => LoraAdapter.Create(model, Settings with { Rank = 0 }, 1)).Message);
+            Assert.Contains(LoraAdapter.ConfigFile, Assert.Throws<FileNotFoundException>(() => LoraAdapter.Load(model, dir)).Message);
+            using (var adapter = LoraAdapter.Create(model, Settings, 1)) adapter.Save(dir, "base");
+            File.WriteAllText(Path.Combine(dir, LoraAdapter.ConfigFile), File.ReadAllText(Path.Combine(dir, LoraAdapter.ConfigFile)).Replace("\"use_rslora\": false", "\"use_rslora\": true"));
+            Assert.Contains("use_rslora", Assert.Throws<InvalidDataException>(() => LoraAdapter.Load(model, dir)).Message);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+}
