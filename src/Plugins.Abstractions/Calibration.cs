@@ -41,7 +41,18 @@ public sealed record CalibrationPoint(double Alpha, double Retain, double? Forge
 /// <param name="Curve">Every visited α in visiting order.</param>
 /// <param name="Evaluations">Number of metric evaluations spent.</param>
 /// <param name="Note">A sentence for the report (e.g. "unlearned model already meets the bar").</param>
-public sealed record CalibrationResult(double Alpha, double OriginalValue, double Target, IReadOnlyList<CalibrationPoint> Curve, int Evaluations, string Note);
+public sealed record CalibrationResult(double Alpha, double OriginalValue, double Target, IReadOnlyList<CalibrationPoint> Curve, int Evaluations, string Note)
+{
+    /// <summary>What the bar was set on, for reports and charts; null when the calibrator does not say. SDK 1.5.</summary>
+    public CalibrationBar? Bar { get; init; }
+}
+
+/// <summary>What a calibration measures. SDK 1.5.</summary>
+/// <param name="Metric">The metric M the bar τ·M(θ_orig) is set on (a name as the host's metric lookups take it).</param>
+/// <param name="Split">The split M is measured on.</param>
+/// <param name="ForgetSplit">The split M is also recorded on at every visited α (<see cref="CalibrationPoint.Forget"/>), or null.</param>
+/// <param name="Tau">τ, the target fraction of M(θ_orig).</param>
+public sealed record CalibrationBar(string Metric, string Split, string? ForgetSplit, double Tau);
 
 /// <summary>Turns θ_orig and θ_unl into the final model; the host then builds θ(α*).</summary>
 public interface ICalibrator

@@ -58,6 +58,7 @@ public sealed class ModelMixingCalibratorTests
         Assert.Equal(0.2, result.Curve[0].Forget);
         Assert.Contains("already meets the bar", result.Note);
         Assert.Empty(context.Mixes);
+        Assert.Equal(new CalibrationBar("es", "retain", "forget", 0.9), result.Bar);
     }
 
     [Fact]
@@ -148,6 +149,8 @@ public sealed class ModelMixingCalibratorTests
         Assert.All(result.Curve, p => Assert.Null(p.Forget));
         Assert.All(context.Evaluations, e => Assert.Equal(("em", "retain", (int?)16), (e.Metric, e.Split, e.MaxItems)));
         Assert.Single(context.Evaluations, e => e.IsOriginal);
+        // The result says what was measured: no forget split recorded.
+        Assert.Equal(new CalibrationBar("em", "retain", null, 0.9), result.Bar);
     }
 
     [Fact]

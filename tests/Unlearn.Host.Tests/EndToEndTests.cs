@@ -173,6 +173,66 @@ public sealed partial class EndToEndTests(TinyRunFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public void ManifestWritesOptionsAsPipelineFilesSpellThemAndTheyBindBackToTheSameOptions()
+    {
+        var manifest = Json(Path.Combine(Folder(fixture.First), "manifest.json"));
+        var registry = new Unlearn.Host.Plugins.PluginRegistry();
+        new Unlearn.Host.Plugins.PluginLoader(Path.Combine(fixture.Root, "package-cache"))
+            .LoadInto(registry, [new Unlearn.Host.Plugins.PluginSource(HostTestPaths.BuiltInPlugins, "built-in")]);
+        var at = new SourceLocation("manifest.json", 1, 1);
+        foreach (var plugin in manifest.GetProperty("plugins").EnumerateArray())
+        {
+            var written = Compact(plugin.GetProperty("options"));
+            Assert.DoesNotMatch("\"[A-Z]", written); // keys and enum values as a pipeline file writes them, not C# names
+            var descriptor = registry.Resolve(Enum.Parse<Unlearn.Plugins.PluginKind>(plugin.GetProperty("kind").GetString()!, ignoreCase: true),
+                plugin.GetProperty("name").GetString()!, at, "plugins");
+            var bound = OptionsBinder.Bind(descriptor.OptionsType, PluginLoadingTests.OptionMap(written), "options", at);
+            Assert.Equal(written, OptionsBinder.ToJson(bound));
+        }
+        var calibrator = manifest.GetProperty("plugins").EnumerateArray().Single(p => p.GetProperty("kind").GetString() == "calibrator");
+        Assert.Equal("forget", calibrator.GetProperty("options").GetProperty("forget_split").GetString());
+        Assert.Equal("""{"question":"original"}""", Compact(manifest.GetProperty("plugins").EnumerateArray()
+            .Single(p => p.GetProperty("name").GetString() == "es").GetProperty("options")));
+    }
+
+    private static string Compact(JsonElement e) => System.Text.Json.Nodes.JsonNode.Parse(e.GetRawText())!.ToJsonString();
+
+    [Fact]
+    public void OneMetricUsedTwiceWithDifferentOptionsGivesTwoResultsUnderTheirUseNames()
+    {
+        var first = Folder(fixture.First);
+        var folder = Folder(fixture.Run("as-runs", "--set",
+            "evaluate.metrics=[es, es-paraphrased, {name: es, as: es-on-paraphrase, options: {question: paraphrased}}]"));
+
+        // es with question: paraphrased is es-paraphrased: the second use has its own values, not the first use's.
+        var before = Metrics(first);
+        var after = Metrics(folder);
+        foreach (var model in new[] { "original", "unlearned", "calibrated", "retain" })
+        foreach (var split in new[] { "forget", "retain" })
+        {
+            Assert.Equal(before[(model, split, "es")], after[(model, split, "es")]);
+            Assert.Equal(before[(model, split, "es-paraphrased")], after[(model, split, "es-on-paraphrase")]);
+        }
+        Assert.Contains(new[] { "forget", "retain" }, split => after[("original", split, "es")] != after[("original", split, "es-on-paraphrase")]);
+        var items = File.ReadAllLines(Path.Combine(folder, "items.csv")).Skip(1).Select(l => l.Split(',')).ToList();
+        Assert.Equal(items.Count(c => c[3] == "es"), items.Count(c => c[3] == "es-on-paraphrase"));
+        Assert.Contains("| es-on-paraphrase |", File.ReadAllText(Path.Combine(folder, "report.md")));
+
+        // The new use is a value of its own in the cache (a key per use); the unchanged ones and α* are reused.
+        var stages = CachedStages(folder);
+        Assert.True(stages["calibrate"], $"calibration was not reused: {string.Join(", ", stages)}");
+        var log = File.ReadAllText(Path.Combine(folder, "run.log"));
+        Assert.Equal(4, System.Text.RegularExpressions.Regex.Matches(log, @"evaluate: \w+ done \(4 of 6 values from the cache").Count);
+
+        // The manifest records each use with its options in pipeline spelling and its name.
+        var metrics = Json(Path.Combine(folder, "manifest.json")).GetProperty("plugins").EnumerateArray().Where(p => p.GetProperty("kind").GetString() == "metric").ToList();
+        Assert.Equal(["es:", "es-paraphrased:", "es:es-on-paraphrase"],
+            metrics.Select(p => p.GetProperty("name").GetString() + ":" + (p.GetProperty("as").ValueKind == JsonValueKind.Null ? "" : p.GetProperty("as").GetString())));
+        Assert.Equal("""{"question":"original"}""", Compact(metrics[0].GetProperty("options")));
+        Assert.Equal("""{"question":"paraphrased"}""", Compact(metrics[2].GetProperty("options")));
+    }
+
+    [Fact]
     public void TerminatedRunResumesFromItsFolderToTheSameResults()
     {
         // A fresh cache, so the run has real training to interrupt; SIGTERM as the target model starts training.

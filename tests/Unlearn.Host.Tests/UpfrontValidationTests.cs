@@ -31,6 +31,33 @@ public sealed class UpfrontValidationTests : IDisposable
         Assert.Contains(Path.Combine(_files.Dir, "p.yaml") + ":", result.StdErr);
     }
 
+    // Every metric use has a name of its own (as:, else the metric's): results, caches and lookups go by it.
+    [Theory]
+    [InlineData("evaluate:\n  metrics:\n    - es\n    - name: es\n      options:\n        question: paraphrased\n",
+        "evaluate.metrics.1: evaluate.metrics.0 and evaluate.metrics.1 both use the metric 'es', so their results would go by one name. Give each use a name of its own with 'as:'")]
+    [InlineData("evaluate:\n  metrics:\n    - {name: es, as: strict}\n    - {name: em, as: strict}\n",
+        "evaluate.metrics.1: evaluate.metrics.0 and evaluate.metrics.1 both name their results 'strict'. Give one of them another name with 'as:'")]
+    [InlineData("evaluate:\n  metrics:\n    - es\n    - {name: probability, as: truth-ratio}\n",
+        "evaluate.metrics.1.as: 'truth-ratio' is the name of the metric 'truth-ratio', which other metrics and controllers look up by that name")]
+    [InlineData("evaluate:\n  metrics:\n    - {name: es, as: 'es strict'}\n", "evaluate.metrics.0.as: 'es strict' is not a usable name")]
+    [InlineData("controls:\n  - name: early-stopping\n    as: stop\n", "controls.0.as: unknown key 'as'")]
+    public void MetricUseNamesAreUniqueAndTheirOwn(string yaml, string expected)
+    {
+        var result = Validate(yaml);
+        Assert.True(result.ExitCode == ExitCodes.BadInput, result.ToString());
+        Assert.Contains(expected, result.StdErr);
+        Assert.Contains(Path.Combine(_files.Dir, "p.yaml") + ":", result.StdErr);
+    }
+
+    [Fact]
+    public void ACalibratorMeasuresWithAMetricUseByItsName()
+    {
+        const string yaml = "calibrate:\n  method: model-mixing\n  options:\n    metric: es-on-paraphrase\n" +
+            "evaluate:\n  metrics:\n    - es\n    - {name: es, as: es-on-paraphrase, options: {question: paraphrased}}\n";
+        var result = Validate(yaml);
+        Assert.True(result.ExitCode == ExitCodes.Success, result.ToString());
+    }
+
     [Fact]
     public void MissingDataFileOfANeededSplitIsFoundBeforeTraining()
     {

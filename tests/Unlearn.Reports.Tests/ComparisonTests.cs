@@ -147,9 +147,9 @@ public sealed class ComparisonTests : IDisposable
     }
 
     [Fact]
-    public void TauFallsBackToTargetOverOriginalWithoutCalibratorOptions()
+    public void TauFallsBackToTargetOverOriginalWhenTheCalibratorDoesNotSay()
     {
-        var folder = Fixtures.WriteRun(Path.Combine(_root, "no-options"), Fixtures.Result(calibratorOptions: "{}"));
+        var folder = Fixtures.WriteRun(Path.Combine(_root, "no-settings"), Fixtures.Result(calibration: Fixtures.Calibration() with { Settings = null }));
         var run = RunSummaries.Read(folder.Path);
         Assert.Null(run.CalibrationSettings.Tau);
         Assert.Equal(0.864 / 0.96, run.Tau!.Value, 12);

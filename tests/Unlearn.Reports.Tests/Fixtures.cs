@@ -56,7 +56,7 @@ internal static class Fixtures
 
     public static CalibrationRecord Calibration(double alpha = 0.1640625, IReadOnlyList<CalibrationPoint>? curve = null) =>
         new("model-mixing", alpha, 0.96, 0.864, (curve ?? Curve).Count, 2.5,
-            "binary search over α: α* = 0.1640625 (es on retain 0.892 >= target 0.864).", curve ?? Curve);
+            "binary search over α: α* = 0.1640625 (es on retain 0.892 >= target 0.864).", curve ?? Curve, new CalibrationSettings("es", "retain", "forget", 0.9));
 
     public static UnlearnRecord Unlearning()
     {
@@ -81,8 +81,7 @@ internal static class Fixtures
     /// <summary>A run with ES values per model role. Items are four values around each aggregate.</summary>
     public static RunResult Result(string name = "snap", string? method = "ga", string sweep = "",
         double calibratedRetain = 0.892, double calibratedForget = 0.64, double calibratedPerturbForget = 0.21,
-        double rawRetain = 0.08, double rawForget = 0.06, CalibrationRecord? calibration = null, bool calibrated = true,
-        string calibratorOptions = """{"Metric":"es","Split":"retain","ForgetSplit":"forget","Tau":0.9}""")
+        double rawRetain = 0.08, double rawForget = 0.06, CalibrationRecord? calibration = null, bool calibrated = true)
     {
         var metrics = new List<MetricRecord>();
         void Add(string model, string split, string metric, double value) =>
@@ -117,7 +116,7 @@ internal static class Fixtures
             Plugins =
             [
                 new PluginRecord("objective", method ?? "none", "Unlearn.Plugins.GradientAscent", "0.1.0", new string('a', 64), "built-in", """{"Temperature":1}"""),
-                new PluginRecord("calibrator", "model-mixing", "Unlearn.Plugins.Controls", "0.1.0", new string('b', 64), "built-in", calibratorOptions),
+                new PluginRecord("calibrator", "model-mixing", "Unlearn.Plugins.Controls", "0.1.0", new string('b', 64), "built-in", """{"metric":"es","split":"retain","forget_split":"forget","tau":0.9}"""),
             ],
             ModelFolders = new Dictionary<string, string> { [ModelRoles.Original] = "/cache/target/0000" },
             StageKeys = new Dictionary<string, string> { ["data"] = "d1", ["target"] = "t1" },

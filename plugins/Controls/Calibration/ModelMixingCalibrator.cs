@@ -122,6 +122,9 @@ public sealed class ModelMixingCalibrator : ICalibrator
         }
 
         public CalibrationResult Result(double alpha, double original, string note) =>
-            new(alpha, original, target, _points.ToList(), Evaluations, note);
+            new(alpha, original, target, _points.ToList(), Evaluations, note)
+            {
+                Bar = new CalibrationBar(options.Metric, options.Split, string.IsNullOrEmpty(options.ForgetSplit) ? null : options.ForgetSplit, options.Tau),
+            };
     }
 }

@@ -35,6 +35,9 @@ public static class OptionsBinder
         return sb.ToString();
     }
 
+    /// <summary>An enum value as pipeline files write it (TopK -> top-k); the binder reads it back.</summary>
+    private static string EnumWord(string name) => ToSnakeCase(name).Replace('_', '-');
+
     private static string Normalise(string key) => key.Replace("_", "").Replace("-", "").ToLowerInvariant();
 
     private static IReadOnlyList<PropertyInfo> Settable(Type type) =>
@@ -151,7 +154,7 @@ public static class OptionsBinder
             var names = Enum.GetNames(type);
             var match = names.FirstOrDefault(n => Normalise(n) == Normalise(text));
             if (match == null)
-                throw new PipelineException(node.Location, path, NameSuggestions.Unknown("value", text, names.Select(ToSnakeCase).Select(n => n.Replace('_', '-')).ToList()));
+                throw new PipelineException(node.Location, path, NameSuggestions.Unknown("value", text, names.Select(EnumWord).ToList()));
             return Enum.Parse(type, match);
         }
         if (type == typeof(bool))
@@ -205,7 +208,7 @@ public static class OptionsBinder
         if (type == typeof(bool)) return "true/false";
         if (type == typeof(int) || type == typeof(long)) return "an integer";
         if (type == typeof(double) || type == typeof(float)) return "a number";
-        if (type.IsEnum) return "one of " + string.Join("|", Enum.GetNames(type).Select(n => ToSnakeCase(n).Replace('_', '-')));
+        if (type.IsEnum) return "one of " + string.Join("|", Enum.GetNames(type).Select(EnumWord));
         if (IsList(type, out var element)) return "a list of " + TypeName(element);
         return type.Name;
     }
@@ -244,7 +247,7 @@ public static class OptionsBinder
 
     private sealed class EnumValueNames : JsonNamingPolicy
     {
-        public override string ConvertName(string name) => ToSnakeCase(name).Replace('_', '-');
+        public override string ConvertName(string name) => EnumWord(name);
     }
 
     /// <summary>Formats an option value the way a pipeline file would write it.</summary>
@@ -255,7 +258,7 @@ public static class OptionsBinder
         bool b => b ? "true" : "false",
         double d => d.ToString("R", CultureInfo.InvariantCulture),
         float f => f.ToString("R", CultureInfo.InvariantCulture),
-        Enum e => ToSnakeCase(e.ToString()).Replace('_', '-'),
+        Enum e => EnumWord(e.ToString()),
         IEnumerable e => "[" + string.Join(", ", e.Cast<object?>().Select(FormatValue)) + "]",
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? "",

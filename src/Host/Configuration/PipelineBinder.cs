@@ -167,20 +167,42 @@ public static class PipelineBinder
         return learn;
     }
 
-    /// <summary>Reads "name" or {name:, options:, splits:} entries.</summary>
-    internal static PluginUse ReadPluginEntry(ConfigNode node, string path) => ReadEntry(node, path).Use;
-
-    private static (PluginUse Use, PluginEntry? Entry) ReadEntry(ConfigNode node, string path)
+    /// <summary>Reads "name" or {name:, options:} entries.</summary>
+    internal static PluginUse ReadPluginEntry(ConfigNode node, string path)
     {
-        switch (node)
+        if (node is not ConfigMap map) return ReadName(node, path);
+        var entry = Section<PluginEntry>(map, path, map.Location);
+        return new PluginUse(entry.Name!, entry.Options, path + ".options", map.LocationOf("name"));
+    }
+
+    private static PluginUse ReadName(ConfigNode node, string path) => node is ConfigScalar { Value: { } name }
+        ? new PluginUse(name, null, path + ".options", node.Location)
+        : throw new PipelineException(node.Location, path, $"expected a plugin name or a mapping with name: and options:, found {node.KindName}.");
+
+    // An entry of evaluate.metrics: "name" or {name:, options:, splits:, as:}.
+    private static MetricUse ReadMetric(ConfigNode node, string path, DataSpec data)
+    {
+        if (node is not ConfigMap map) return new MetricUse(ReadName(node, path), null);
+        var entry = Section<MetricEntry>(map, path, map.Location);
+        foreach (var split in entry.Splits ?? [])
+            if (!data.Splits.ContainsKey(split))
+                throw new PipelineException(map.LocationOf("splits"), path + ".splits", NameSuggestions.Unknown("split", split, data.Splits.Keys.ToList()));
+        return new MetricUse(new PluginUse(entry.Name!, entry.Options, path + ".options", map.LocationOf("name")), entry.Splits, entry.As);
+    }
+
+    // Every use of evaluate.metrics has a name of its own: its results, cache entries and lookups go by it.
+    private static void CheckUseNames(IReadOnlyList<MetricUse> metrics)
+    {
+        for (var i = 0; i < metrics.Count; i++)
         {
-            case ConfigScalar { Value: { } name }:
-                return (new PluginUse(name, null, path + ".options", node.Location), null);
-            case ConfigMap map:
-                var entry = Section<PluginEntry>(map, path, map.Location);
-                return (new PluginUse(entry.Name!, entry.Options, path + ".options", map.LocationOf("name")), entry);
-            default:
-                throw new PipelineException(node.Location, path, $"expected a plugin name or a mapping with name: and options:, found {node.KindName}.");
+            var use = metrics[i];
+            var earlier = metrics.Take(i).ToList().FindIndex(m => string.Equals(m.Name, use.Name, StringComparison.OrdinalIgnoreCase));
+            if (earlier < 0) continue;
+            var (first, second) = ($"evaluate.metrics.{earlier}", $"evaluate.metrics.{i}");
+            throw new PipelineException(use.Plugin.Location, second,
+                use.As == null && metrics[earlier].As == null
+                    ? $"{first} and {second} both use the metric '{use.Plugin.Name}', so their results would go by one name. Give each use a name of its own with 'as:' (e.g. {{name: {use.Plugin.Name}, as: {use.Plugin.Name}-2, options: ...}}), or remove the repeated entry."
+                    : $"{first} and {second} both name their results '{use.Name}'. Give one of them another name with 'as:'.");
         }
     }
 
@@ -228,15 +250,8 @@ public static class PipelineBinder
         else
         {
             var items = section.Metrics is ConfigList list ? list.Items : [section.Metrics];
-            for (var i = 0; i < items.Count; i++)
-            {
-                var path = $"evaluate.metrics.{i}";
-                var (use, entry) = ReadEntry(items[i], path);
-                foreach (var split in entry?.Splits ?? [])
-                    if (!data.Splits.ContainsKey(split))
-                        throw new PipelineException(((ConfigMap)items[i]).LocationOf("splits"), path + ".splits", NameSuggestions.Unknown("split", split, data.Splits.Keys.ToList()));
-                metrics.Add(new MetricUse(use, entry?.Splits));
-            }
+            metrics.AddRange(items.Select((item, i) => ReadMetric(item, $"evaluate.metrics.{i}", data)));
+            CheckUseNames(metrics);
         }
         if (section.RetainLogs != null) CheckRetainLogs(section.RetainLogs, metrics, written.LocationOf("retain_logs"));
         return new EvaluateSpec(models, section.Splits, metrics, section.BatchSize, section.MaxItems, section.MaxNewTokens, section.RetainLogs);

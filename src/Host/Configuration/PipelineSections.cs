@@ -168,21 +168,43 @@ public sealed class ReportSection : IValidatableOptions
     }
 }
 
-/// <summary>A plugin entry of a list (controls, metrics, attack steps) written as a mapping.</summary>
+/// <summary>A plugin entry of a list (controls, attack steps) written as a mapping.</summary>
 public sealed class PluginEntry : IValidatableOptions
 {
     /// <summary>The plugin's name.</summary>
     public string? Name { get; init; }
     /// <summary>Its options.</summary>
     public ConfigMap? Options { get; init; }
-    /// <summary>A metric's own splits.</summary>
-    public IReadOnlyList<string>? Splits { get; init; }
 
     /// <inheritdoc />
     public IEnumerable<string> Validate()
     {
         if (Name == null) yield return "missing required key 'name'. Each entry needs 'name:' (a plugin name)";
     }
+}
+
+/// <summary>An entry of <c>evaluate.metrics</c> written as a mapping.</summary>
+public sealed class MetricEntry : IValidatableOptions
+{
+    /// <summary>The metric's name.</summary>
+    public string? Name { get; init; }
+    /// <summary>Its options.</summary>
+    public ConfigMap? Options { get; init; }
+    /// <summary>The metric's own splits.</summary>
+    public IReadOnlyList<string>? Splits { get; init; }
+    /// <summary>The name of this use's results (a metric used twice with different options needs one per use).</summary>
+    public string? As { get; init; }
+
+    /// <inheritdoc />
+    public IEnumerable<string> Validate()
+    {
+        if (Name == null) yield return "missing required key 'name'. Each entry needs 'name:' (a metric name)";
+        if (As != null && !IsResultName(As))
+            yield return $"as: '{As}' is not a usable name: use letters, digits, '-', '_' and '.', starting with a letter or digit (e.g. as: es-strict)";
+    }
+
+    private static bool IsResultName(string name) =>
+        name.Length > 0 && char.IsAsciiLetterOrDigit(name[0]) && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
 }
 
 /// <summary>The calibrate section written as a mapping.</summary>

@@ -95,8 +95,14 @@ public sealed record LearnSpec : IValidatableOptions
 /// <param name="Adapter">LoRA adapters trained instead of the weights (<c>unlearn.adapter</c>), or null.</param>
 public sealed record UnlearnSpec(PluginUse Method, TrainerSettings Trainer, int RetainBatchSize, Unlearn.Models.LoraSettings? Adapter = null);
 
-/// <summary>A metric to compute and on which splits (null = the evaluate section's splits).</summary>
-public sealed record MetricUse(PluginUse Plugin, IReadOnlyList<string>? Splits);
+/// <summary>A use of a metric: the metric, the splits it is computed on (null = the evaluate section's splits) and the
+/// name its results go by (<c>as:</c>), null for the metric's own name.</summary>
+public sealed record MetricUse(PluginUse Plugin, IReadOnlyList<string>? Splits, string? As = null)
+{
+    /// <summary>The name of this use's results: <c>as:</c>, else the metric's name as written. Results, cache keys,
+    /// report rows and the metric lookups of other plugins go by it.</summary>
+    public string Name => As ?? Plugin.Name;
+}
 
 /// <summary>The <c>evaluate</c> section.</summary>
 /// <param name="RetainLogs">An OpenUnlearning TOFU_EVAL.json of the retain model that forget-quality and privleak read

@@ -75,14 +75,17 @@ public sealed class PluginRegistry
     {
         if (_conflicts.TryGetValue((kind, name.ToLowerInvariant()), out var conflict))
             throw new PipelineException(location, keyPath, conflict);
-        var match = _plugins.FirstOrDefault(p => p.Kind == kind && p.AllNames.Contains(name, StringComparer.OrdinalIgnoreCase));
-        if (match != null) return match;
+        if (Find(kind, name) is { } match) return match;
         var valid = _plugins.Where(p => p.Kind == kind).Select(p => p.Name).ToList();
         var message = NameSuggestions.Unknown(KindWord(kind), name, valid);
         if (_problems.Count > 0)
             message += " Some plugin assemblies could not be loaded: " + string.Join(" | ", _problems.Select(p => p.ToString()));
         throw new PipelineException(location, keyPath, message);
     }
+
+    /// <summary>The plugin of a kind with that name or alias, or null.</summary>
+    public PluginDescriptor? Find(PluginKind kind, string name) =>
+        _plugins.FirstOrDefault(p => p.Kind == kind && p.AllNames.Contains(name, StringComparer.OrdinalIgnoreCase));
 
     /// <summary>Binds options and creates the plugin object; a throwing factory or constructor becomes a
     /// <see cref="PluginException"/> naming the assembly file.</summary>

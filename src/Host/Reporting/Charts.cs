@@ -53,7 +53,7 @@ public static partial class Charts
         var written = new List<ChartFile>();
         if (result.Calibration is { Curve.Count: > 0 } calibration)
         {
-            var settings = CalibrationSettings.From(result.Plugins);
+            var settings = calibration.Settings ?? CalibrationSettings.Unknown;
             written.Add(TryWrite(folder, CalibrationFile, "calibration: retain and forget metric against the mixing coefficient α",
                 () => Calibration(calibration, settings)));
         }

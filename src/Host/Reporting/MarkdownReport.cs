@@ -79,7 +79,7 @@ public static class MarkdownReport
                 sb.Append(CultureInfo.InvariantCulture, $"| {i} | {p.Alpha:0.0000} | {F(p.Retain)} | {(p.Forget is { } f ? F(f) : "")} | {(p.NonMonotone ? "yes" : "")} |\n");
             }
             sb.Append('\n');
-            OtherTaus(sb, spec.Report.Taus, c, CalibrationSettings.From(result.Plugins));
+            OtherTaus(sb, spec.Report.Taus, c, c.Settings ?? CalibrationSettings.Unknown);
             Embed(sb, charts, Charts.CalibrationFile);
         }
 

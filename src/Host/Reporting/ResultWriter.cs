@@ -124,6 +124,11 @@ public static class ResultWriter
             target = Round(result.Calibration.Target),
             evaluations = result.Calibration.Evaluations,
             note = result.Calibration.Note,
+            // What the calibrator says it measured (null where it does not say).
+            metric = result.Calibration.Settings?.Metric,
+            split = result.Calibration.Settings?.Split,
+            forget_split = result.Calibration.Settings?.ForgetSplit,
+            tau = result.Calibration.Settings?.Tau,
             curve = result.Calibration.Curve.Select(p => new { alpha = p.Alpha, retain = Round(p.Retain), forget = p.Forget is { } f ? Round(f) : (double?)null, non_monotone = p.NonMonotone }),
         },
         unlearning = result.Unlearning == null ? null : new
@@ -157,7 +162,7 @@ public static class ResultWriter
             torch_backend = "cpu",
             denormals_flushed = result.DenormalsFlushed,
         },
-        plugins = result.Plugins.Select(p => new { kind = p.Kind, name = p.Name, assembly = p.Assembly, version = p.Version, sha256 = p.Sha256, origin = p.Origin, options = JsonDocument.Parse(p.Options).RootElement }),
+        plugins = result.Plugins.Select(p => new { kind = p.Kind, name = p.Name, assembly = p.Assembly, version = p.Version, sha256 = p.Sha256, origin = p.Origin, @as = p.As, options = JsonDocument.Parse(p.Options).RootElement }),
         stages = result.Timings.Select(t => new { stage = t.Stage, seconds = Math.Round(t.Seconds, 2), cached = t.Cached }),
         stage_keys = result.StageKeys,
         models = result.ModelFolders,

@@ -19,13 +19,13 @@ public sealed record SummaryMetric(string Model, string Split, string Metric, do
 /// <param name="Curve">Every visited α, in visiting order.</param>
 public sealed record CalibrationSummary(string Method, double Alpha, double Original, double Target, IReadOnlyList<CalibrationPoint> Curve);
 
-/// <summary>A finished run read back from its folder (summary.json, and the calibrator's options from manifest.json).</summary>
+/// <summary>A finished run read back from its folder (summary.json).</summary>
 /// <param name="Folder">The run folder (absolute).</param>
 /// <param name="Name">Pipeline name.</param>
 /// <param name="SweepLabel">Sweep label ("" for a single run), e.g. <c>unlearn.options.beta=0.5</c>.</param>
 /// <param name="Method">Unlearning method, or null for an evaluation-only run.</param>
 /// <param name="Calibration">Calibration, or null.</param>
-/// <param name="CalibrationSettings">What the calibration measured (metric, splits, τ), from the manifest.</param>
+/// <param name="CalibrationSettings">What the calibration measured (metric, splits, τ), as the calibrator returned it.</param>
 /// <param name="Metrics">Every aggregate of the clean models.</param>
 /// <param name="Failure">Why the run failed although its report was written (summary.json's <c>failure</c>), or null.</param>
 public sealed record RunSummary(string Folder, string Name, string SweepLabel, string? Method, CalibrationSummary? Calibration,
@@ -34,7 +34,7 @@ public sealed record RunSummary(string Folder, string Name, string SweepLabel, s
     /// <summary>Every aggregate under an attack (schema 2), in file order.</summary>
     public IReadOnlyList<SummaryMetric> AttackMetrics { get; init; } = [];
 
-    /// <summary>The τ the run was calibrated at: the calibrator's option when recorded, else target / original.</summary>
+    /// <summary>The τ the run was calibrated at: as the calibrator returned it, else target / original.</summary>
     public double? Tau => Calibration == null ? null
         : CalibrationSettings.Tau ?? (Calibration.Original != 0 && double.IsFinite(Calibration.Original) ? Calibration.Target / Calibration.Original : null);
 
@@ -136,8 +136,10 @@ public static class RunSummaries
                 metrics.Add(new SummaryMetric(model, split, metric, Number(m, "value") ?? double.NaN, Text(m, "attack") ?? Configuration.AttacksBinder.None));
             }
             CalibrationSummary? calibration = null;
+            var settings = CalibrationSettings.Unknown;
             if (Get(root, "calibration") is { ValueKind: JsonValueKind.Object } c)
             {
+                settings = new CalibrationSettings(Text(c, "metric"), Text(c, "split"), Text(c, "forget_split"), Number(c, "tau"));
                 var curve = Get(c, "curve") is { ValueKind: JsonValueKind.Array } points
                     ? points.EnumerateArray().Select(p => new CalibrationPoint(Number(p, "alpha") ?? double.NaN, Number(p, "retain") ?? double.NaN,
                         Number(p, "forget"), Get(p, "non_monotone") is { ValueKind: JsonValueKind.True })).ToList()
@@ -147,29 +149,11 @@ public static class RunSummaries
             }
             var clean = metrics.Where(m => m.Attack == Configuration.AttacksBinder.None).ToList();
             return new RunSummary(Path.GetFullPath(folder), Text(root, "name") ?? Path.GetFileName(folder), Text(root, "sweep") ?? "",
-                Text(root, "method"), calibration, ReadCalibrationSettings(folder), clean, Text(root, "failure"))
+                Text(root, "method"), calibration, settings, clean, Text(root, "failure"))
             {
                 AttackMetrics = metrics.Except(clean).ToList(),
             };
         }
-    }
-
-    private static CalibrationSettings ReadCalibrationSettings(string folder)
-    {
-        var manifest = Path.Combine(folder, "manifest.json");
-        if (!File.Exists(manifest)) return CalibrationSettings.Unknown;
-        try
-        {
-            using var document = JsonDocument.Parse(File.ReadAllText(manifest));
-            if (Get(document.RootElement, "plugins") is not { ValueKind: JsonValueKind.Array } plugins) return CalibrationSettings.Unknown;
-            foreach (var p in plugins.EnumerateArray())
-            {
-                if (Text(p, "kind") == "calibrator" && Get(p, "options") is { } options)
-                    return CalibrationSettings.FromOptions(options);
-            }
-        }
-        catch (JsonException) { }
-        return CalibrationSettings.Unknown;
     }
 
     private static JsonElement? Get(JsonElement e, string name) =>

@@ -10,11 +10,14 @@ public sealed record MetricRecord(string Model, string Split, string Metric, dou
     public string Attack { get; init; } = Configuration.AttacksBinder.None;
 }
 
-/// <summary>Calibration outcome as the report shows it.</summary>
-public sealed record CalibrationRecord(string Method, double Alpha, double OriginalValue, double Target, int Evaluations, double Seconds, string Note, IReadOnlyList<CalibrationPoint> Curve);
+/// <summary>Calibration outcome as the report shows it; <paramref name="Settings"/> is what the calibrator says it
+/// measured (<see cref="CalibrationResult.Bar"/>), null when it does not say.</summary>
+public sealed record CalibrationRecord(string Method, double Alpha, double OriginalValue, double Target, int Evaluations, double Seconds, string Note,
+    IReadOnlyList<CalibrationPoint> Curve, Reporting.CalibrationSettings? Settings = null);
 
-/// <summary>A plugin used by the run (for the manifest).</summary>
-public sealed record PluginRecord(string Kind, string Name, string Assembly, string Version, string Sha256, string Origin, string Options);
+/// <summary>A plugin used by the run (for the manifest); <paramref name="As"/> is the name a metric use's results go by
+/// when the pipeline gave one (<c>as:</c>).</summary>
+public sealed record PluginRecord(string Kind, string Name, string Assembly, string Version, string Sha256, string Origin, string Options, string? As = null);
 
 /// <summary>Everything a finished run produced.</summary>
 public sealed record RunResult

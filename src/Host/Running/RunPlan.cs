@@ -34,8 +34,8 @@ public sealed record ResolvedPlugin(PluginDescriptor Descriptor, object Options,
 /// <summary>A metric of <c>evaluate.metrics</c>: its use (name, splits) and the resolved plugin.</summary>
 public sealed record MetricPlan(MetricUse Use, ResolvedPlugin Plugin)
 {
-    /// <summary>The metric's name as the pipeline wrote it.</summary>
-    public string Name => Use.Plugin.Name;
+    /// <summary>The name its results go by: <c>as:</c>, else the metric's name as the pipeline wrote it.</summary>
+    public string Name => Use.Name;
 
     /// <summary>The splits it is evaluated on.</summary>
     public IReadOnlyList<string> Splits(EvaluateSpec evaluate) => Use.Splits ?? evaluate.Splits;
@@ -71,10 +71,21 @@ public sealed class RunPlan
     /// <summary>The stages, in the order they run.</summary>
     public required IReadOnlyList<IStage> Stages { get; init; }
 
+    /// <summary>What a metric name means in this run, for stage keys: the use of <c>evaluate.metrics</c> of that name
+    /// (its metric, options and assembly), else the metric of that name with its defaults.</summary>
+    public string[] MetricIdentity(string name) => Metrics.FirstOrDefault(m => m.Name == name) is { } use
+        ? [name, use.Plugin.Descriptor.Name, use.Plugin.OptionsJson, use.Plugin.Descriptor.Assembly.Sha256]
+        : [name, "defaults"];
+
+    /// <summary>The identities of the metrics a controller or calibrator measures with (its *Metric options).</summary>
+    public IEnumerable<string[]> MetricsMeasuredBy(ResolvedPlugin plugin) =>
+        (plugin ?? throw new ArgumentNullException(nameof(plugin))).NamedBy("Metric").Select(m => MetricIdentity(m.Value));
+
     /// <summary>Every plugin the run uses, for the manifest.</summary>
     public IReadOnlyList<PluginRecord> PluginRecords =>
-        new[] { Method }.Concat(Controls).Append(Calibrator).Concat(Metrics.Select(m => m.Plugin)).Concat(Attacks.SelectMany(a => a.Steps))
-            .OfType<ResolvedPlugin>().Select(p => p.Record).ToList();
+        new[] { Method }.Concat(Controls).Append(Calibrator).OfType<ResolvedPlugin>().Select(p => p.Record)
+            .Concat(Metrics.Select(m => m.Plugin.Record with { As = m.Use.As }))
+            .Concat(Attacks.SelectMany(a => a.Steps).Select(p => p.Record)).ToList();
 }
 
 /// <summary>Builds a <see cref="RunPlan"/> from a bound pipeline: resolves every plugin and binds its options, and makes
@@ -90,6 +101,7 @@ public sealed class RunPlanner(PluginRegistry registry)
         var calibrator = spec.Calibrate == null ? null : Resolve(PluginKind.Calibrator, spec.Calibrate);
         var metrics = spec.Evaluate.Metrics.Select(m => new MetricPlan(m, Resolve(PluginKind.Metric, m.Plugin))).ToList();
         var attacks = spec.Attacks.Select(a => new AttackPlan(a, a.Steps.Select(step => Resolve(PluginKind.Attack, step)).ToList())).ToList();
+        CheckUseNames(metrics);
         Check(spec, controls, calibrator, metrics, attacks);
         var uses = spec.Controls.Zip(controls).Concat(spec.Evaluate.Metrics.Select(m => m.Plugin).Zip(metrics.Select(m => m.Plugin)))
             .Concat(attacks.SelectMany(a => a.Use.Steps.Zip(a.Steps))).ToList();
@@ -119,6 +131,21 @@ public sealed class RunPlanner(PluginRegistry registry)
         return new ResolvedPlugin(descriptor, options, OptionsBinder.ToJson(options));
     }
 
+    // A use's own name (as:) must not be another metric's: other plugins look metrics up by name, and would get this use.
+    private void CheckUseNames(IReadOnlyList<MetricPlan> metrics)
+    {
+        foreach (var m in metrics.Where(m => m.Use.As != null))
+            if (registry.Find(PluginKind.Metric, m.Name) is { } other && other != m.Plugin.Descriptor)
+                throw new PipelineException(m.Use.Plugin.Location, EntryPath(m.Use.Plugin) + ".as",
+                    $"'{m.Name}' is the name of the metric '{other.Name}', which other metrics and controllers look up by that name. Choose a name no metric has (e.g. as: {m.Use.Plugin.Name}-{m.Name}).");
+    }
+
+    // A metric name in another plugin's options or dependencies: a use of evaluate.metrics (by its name), else a metric.
+    private void CheckMetricName(IReadOnlyList<MetricPlan> metrics, string name, SourceLocation location, string keyPath)
+    {
+        if (!metrics.Any(m => m.Name == name)) registry.Resolve(PluginKind.Metric, name, location, keyPath);
+    }
+
     // The split and metric names inside controller, calibrator and attack options; the results metrics declare as
     // IMetric.Dependencies and the item fields they require; the model folders; the data files of every split the run reads.
     private void Check(PipelineSpec spec, IReadOnlyList<ResolvedPlugin> controls, ResolvedPlugin? calibrator, IReadOnlyList<MetricPlan> metrics,
@@ -141,7 +168,7 @@ public sealed class RunPlanner(PluginRegistry registry)
         foreach (var (use, resolved) in uses)
         {
             foreach (var (option, split) in resolved.NamedBy("Split")) needed.Add((split, use.Location, $"{use.KeyPath}.{option}"));
-            foreach (var (option, metric) in resolved.NamedBy("Metric")) registry.Resolve(PluginKind.Metric, metric, use.Location, $"{use.KeyPath}.{option}");
+            foreach (var (option, metric) in resolved.NamedBy("Metric")) CheckMetricName(metrics, metric, use.Location, $"{use.KeyPath}.{option}");
         }
         // Retain logs (evaluate.retain_logs, checked when bound) stand in for the retain model's results.
         var hasRetainModel = spec.Model.RetainPath != null || spec.Learn.RetainModel && spec.Learn.Recipe != "none" || spec.Evaluate.RetainLogs != null;
@@ -154,7 +181,7 @@ public sealed class RunPlanner(PluginRegistry registry)
                 requiredFields.AddRange((m.Splits ?? spec.Evaluate.Splits).Select(split => (split, metric.RequiredFields, m.Plugin.Name, where)));
             foreach (var dependency in metric.Dependencies)
             {
-                registry.Resolve(PluginKind.Metric, dependency.Metric, m.Plugin.Location, where);
+                CheckMetricName(metrics, dependency.Metric, m.Plugin.Location, where);
                 if (dependency.Split != null) needed.Add((dependency.Split, m.Plugin.Location, where));
                 if (dependency.Role == ModelRole.Retain && !hasRetainModel)
                     throw new PipelineException(m.Plugin.Location, where,

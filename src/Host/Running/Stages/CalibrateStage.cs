@@ -2,6 +2,7 @@ using System.Text.Json;
 using Unlearn.Host.Configuration;
 using Unlearn.Host.Evaluation;
 using Unlearn.Host.Plugins;
+using Unlearn.Host.Reporting;
 using Unlearn.Models;
 using Unlearn.Plugins;
 using Unlearn.Training;
@@ -31,7 +32,7 @@ public sealed class CalibrateStage : IStage
             var outcome = PluginCall.Run(calibrator.Descriptor, "Calibrate",
                 () => PluginRegistry.CreateWithOptions<ICalibrator>(calibrator.Descriptor, calibrator.Options).Calibrate(calibration));
             var record = new CalibrationRecord(calibrator.Descriptor.Name, outcome.Alpha, outcome.OriginalValue, outcome.Target, outcome.Evaluations,
-                clock.Elapsed.TotalSeconds, outcome.Note, outcome.Curve);
+                clock.Elapsed.TotalSeconds, outcome.Note, outcome.Curve, CalibrationSettings.Of(outcome.Bar));
             AtomicFile.WriteAllText(Path.Combine(staging, RecordFile), JsonSerializer.Serialize(record, AtomicFile.Json));
         });
         var record = JsonSerializer.Deserialize<CalibrationRecord>(File.ReadAllText(Path.Combine(dir, RecordFile)), AtomicFile.Json)!;
@@ -47,20 +48,10 @@ public sealed class CalibrateStage : IStage
     private static string Key(RunContext c)
     {
         var (spec, calibrator) = (c.Spec, c.Plan.Calibrator!);
-        return StageCache.Key("calibrate", 1, c.ModelKeys[ModelRoles.Original], c.ModelKeys[ModelRoles.Unlearned], c.Data.Key,
+        return StageCache.Key("calibrate", 2, c.ModelKeys[ModelRoles.Original], c.ModelKeys[ModelRoles.Unlearned], c.Data.Key,
             calibrator.Descriptor.Name, calibrator.OptionsJson, calibrator.Descriptor.Assembly.Sha256,
-            EvaluateStage.Settings(c), MeasuredWith(c).ToList());
-    }
-
-    // The metrics the calibrator's options name (its *Metric options), with the options evaluate.metrics gives them:
-    // what the calibration measures, and so all of evaluate.metrics it depends on.
-    private static IEnumerable<string[]> MeasuredWith(RunContext c)
-    {
-        foreach (var (_, name) in c.Plan.Calibrator!.NamedBy("Metric"))
-        {
-            var metric = c.Plan.Metrics.FirstOrDefault(m => m.Name == name);
-            yield return metric == null ? [name, "defaults"] : [name, metric.Plugin.OptionsJson, metric.Plugin.Descriptor.Assembly.Sha256];
-        }
+            // The metrics its options name, with the options evaluate.metrics gives them: what the calibration measures.
+            EvaluateStage.Settings(c), c.Plan.MetricsMeasuredBy(calibrator).ToList());
     }
 }
 

@@ -74,15 +74,15 @@ public sealed class EvaluateStage : IStage
         return (computed, reused);
     }
 
-    // What one value depends on: the model's weights, the metric (its options and assembly), the split's data and the
-    // evaluation settings; for metrics that compare with other models, those models too.
+    // What one value depends on: the model's weights, the metric use (its name, metric, options and assembly), the
+    // split's data and the evaluation settings; for metrics that compare with other models, those models too.
     private static string Key(RunContext c, Func<string, string?> keyOf, string role, MetricPlan metric, string split) =>
-        StageCache.Key("evaluate", 1, keyOf(role), metric.Name, metric.Plugin.OptionsJson, metric.Plugin.Descriptor.Assembly.Sha256,
+        StageCache.Key("evaluate", 2, keyOf(role), c.Plan.MetricIdentity(metric.Name),
             split, c.Spec.Data.Splits.GetValueOrDefault(split), c.Data.Key, Settings(c),
             keyOf(ModelRoles.Original), c.Spec.Evaluate.Models.Contains(ModelRoles.Retain) ? keyOf(ModelRoles.Retain) : null,
             // A composite metric reads the metrics it depends on with the options evaluate.metrics gives them.
             PluginRegistry.CreateWithOptions<IMetric>(metric.Plugin.Descriptor, metric.Plugin.Options).Dependencies.Count > 0
-                ? c.Plan.Metrics.Select(m => new[] { m.Name, m.Plugin.OptionsJson }).ToList() : null);
+                ? c.Plan.Metrics.Select(m => c.Plan.MetricIdentity(m.Name)).ToList() : null);
 
     private sealed record StoredResult(double Value, IReadOnlyList<double> Items, IReadOnlyDictionary<string, double> Extras);
 }

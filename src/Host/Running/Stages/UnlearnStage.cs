@@ -52,10 +52,11 @@ public sealed class UnlearnStage : IStage
     private static string Key(RunContext c)
     {
         var (spec, method) = (c.Spec, c.Plan.Method!);
-        return StageCache.Key("unlearn", 1, c.Learned.TargetKey, c.Data.Key, spec.Data.Forget, c.Plan.Template.Text, spec.Model.MaxLength,
+        return StageCache.Key("unlearn", 2, c.Learned.TargetKey, c.Data.Key, spec.Data.Forget, c.Plan.Template.Text, spec.Model.MaxLength,
             method.Descriptor.Name, method.OptionsJson, method.Descriptor.Assembly.Sha256,
             LearnStage.Describe(spec.Unlearn!.Trainer), spec.Unlearn.RetainBatchSize, spec.Unlearn.Adapter, spec.Seed,
-            c.Plan.Controls.Select(p => new[] { p.Descriptor.Name, p.OptionsJson, p.Descriptor.Assembly.Sha256 }).ToList());
+            // Each controller with the metrics it measures with (as evaluate.metrics gives them).
+            c.Plan.Controls.Select(p => new object[] { p.Descriptor.Name, p.OptionsJson, p.Descriptor.Assembly.Sha256, c.Plan.MetricsMeasuredBy(p).ToList() }).ToList());
     }
 
     private static void Build(RunContext c, string staging)
