@@ -1,4 +1,3 @@
-using Unlearn.Metrics.Tests.Fakes;
 using Unlearn.Plugins;
 using Unlearn.Plugins.Metrics;
 

@@ -1,6 +1,5 @@
 using TorchSharp;
 using TorchSharp.Modules;
-using Unlearn.Metrics.Tests.Fakes;
 using Unlearn.Plugins;
 using Unlearn.Plugins.Metrics;
 using static TorchSharp.torch;

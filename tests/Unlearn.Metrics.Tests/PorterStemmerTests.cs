@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Unlearn.Metrics.Tests.Fakes;
 using Unlearn.Plugins;
 using Unlearn.Plugins.Metrics;
 

@@ -26,7 +26,7 @@ public class AscentTests(TinyWorld world)
     public void GaLossIsMinusMeanAnswerNllWithPaddingAndMaskedTokens()
     {
         using var scope = NewDisposeScope();
-        var encoder = new TestEncoder();
+        var encoder = new CharacterEncoder();
         var model = world.NewModel();
         var batch = TinyWorld.Batch(encoder, withRetain: false);
         // Mask one mid-answer token of the second row as well (a -100 inside the answer).
@@ -127,7 +127,7 @@ public class AscentTests(TinyWorld world)
     public void GdAddsLambdaTimesRetainNll()
     {
         using var scope = NewDisposeScope();
-        var encoder = new TestEncoder();
+        var encoder = new CharacterEncoder();
         var model = world.NewModel();
         var batch = TinyWorld.Batch(encoder);
         var objective = new GradientAscentObjective(new AscentTricks(), RetainTerm.Nll, 0.7);
@@ -143,7 +143,7 @@ public class AscentTests(TinyWorld world)
     public void KlIsPerAnswerTokenOfRetainInputsAndExcludesPadding()
     {
         using var scope = NewDisposeScope();
-        var encoder = new TestEncoder();
+        var encoder = new CharacterEncoder();
         var reference = world.NewModel();
         var model = world.NewModel();
         Perturb(model, 0.3);
@@ -170,7 +170,7 @@ public class AscentTests(TinyWorld world)
     public void KlOfTheReferenceAgainstItselfIsZero()
     {
         using var scope = NewDisposeScope();
-        var encoder = new TestEncoder();
+        var encoder = new CharacterEncoder();
         var model = world.NewModel();
         var loss = new GradientAscentObjective(new AscentTricks(), RetainTerm.Kl, 1.0)
             .ComputeLoss(TinyWorld.Context(model, encoder, world.NewModel()), TinyWorld.Batch(encoder));

@@ -18,7 +18,7 @@ public class NpoTests(TinyWorld world)
     public void NpoUsesPrecomputedReferenceLossesByForgetIndex()
     {
         using var scope = NewDisposeScope();
-        var encoder = new TestEncoder();
+        var encoder = new CharacterEncoder();
         var model = world.NewModel();
         var batch = TinyWorld.Batch(encoder, Order, withRetain: false);
         var objective = new NpoObjective(0.5, RetainTerm.None, 0);
@@ -32,7 +32,7 @@ public class NpoTests(TinyWorld world)
     public void NpoEqualsTwoOverBetaLogTwoWhenTheModelIsTheReference()
     {
         using var scope = NewDisposeScope();
-        var encoder = new TestEncoder();
+        var encoder = new CharacterEncoder();
         var model = world.NewModel();
         var batch = TinyWorld.Batch(encoder, withRetain: false);
         var own = Hand.SequenceNll(model, batch.Forget);
@@ -44,7 +44,7 @@ public class NpoTests(TinyWorld world)
     public void NpoGdAddsLambdaTimesRetainNll()
     {
         using var scope = NewDisposeScope();
-        var encoder = new TestEncoder();
+        var encoder = new CharacterEncoder();
         var model = world.NewModel();
         var batch = TinyWorld.Batch(encoder, Order);
         var objective = new NpoObjective(0.8, RetainTerm.Nll, 1.5);
@@ -61,7 +61,7 @@ public class NpoTests(TinyWorld world)
     public void NpoKlKeepsBetaAndLambdaSeparate(double beta, double lambda)
     {
         using var scope = NewDisposeScope();
-        var encoder = new TestEncoder();
+        var encoder = new CharacterEncoder();
         var reference = world.NewModel();
         var model = world.NewModel();
         AscentTests.Perturb(model, 0.2);
@@ -82,7 +82,7 @@ public class NpoTests(TinyWorld world)
     public void SimNpoIsLengthNormalisedWithoutReference()
     {
         using var scope = NewDisposeScope();
-        var encoder = new TestEncoder();
+        var encoder = new CharacterEncoder();
         var model = world.NewModel();
         var batch = TinyWorld.Batch(encoder, withRetain: false);
         var objective = new SimNpoObjective(2.5, 0.4, 0);

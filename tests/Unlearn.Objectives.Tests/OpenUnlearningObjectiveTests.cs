@@ -78,7 +78,7 @@ public class OpenUnlearningObjectiveTests(TinyWorld world)
     public void WgaAndSatImpObjectivesAddTheRetainNll()
     {
         using var scope = NewDisposeScope();
-        var encoder = new TestEncoder();
+        var encoder = new CharacterEncoder();
         var model = world.NewModel();
         var batch = TinyWorld.Batch(encoder);
         var catalog = new RecordingCatalog();
@@ -98,7 +98,7 @@ public class OpenUnlearningObjectiveTests(TinyWorld world)
     public void CeuFitsTheModelsOwnDistributionWithoutTheTrueTokenSkippingTheFirstAnswerToken()
     {
         using var scope = NewDisposeScope();
-        var encoder = new TestEncoder();
+        var encoder = new CharacterEncoder();
         var model = world.NewModel();
         var batch = TinyWorld.Batch(encoder, withRetain: false);
         var objective = new CrossEntropyUnlearningObjective(1, 0);
@@ -128,7 +128,7 @@ public class OpenUnlearningObjectiveTests(TinyWorld world)
         var (logits, labels, z) = RawCase();
         var model = new FixedLogitsModel(logits);
         var batch = new UnlearnBatch { Forget = new TokenBatch(zeros(2, 6, dtype: ScalarType.Int64), ones(2, 6, dtype: ScalarType.Int64), labels), ForgetItems = [], ForgetIndices = [] };
-        var loss = new CrossEntropyUnlearningObjective(0, 0).ComputeLoss(TinyWorld.Context(model, new TestEncoder()), batch);
+        var loss = new CrossEntropyUnlearningObjective(0, 0).ComputeLoss(TinyWorld.Context(model, new CharacterEncoder()), batch);
         loss.Loss.backward();
         var positions = AnswerPositions(LabelRows).ToList();
         var grad = Hand.Logits(logits.grad!);
@@ -142,9 +142,9 @@ public class OpenUnlearningObjectiveTests(TinyWorld world)
     }
 
     /// <summary>The pre-trained model as reference, a perturbed copy as the model being trained, and a full batch.</summary>
-    private (TestEncoder Encoder, TinyLanguageModel Reference, TinyLanguageModel Model, UnlearnBatch Batch) PerturbedAgainstReference()
+    private (CharacterEncoder Encoder, TinyLanguageModel Reference, TinyLanguageModel Model, UnlearnBatch Batch) PerturbedAgainstReference()
     {
-        var encoder = new TestEncoder();
+        var encoder = new CharacterEncoder();
         var model = world.NewModel();
         AscentTests.Perturb(model, 0.2);
         return (encoder, world.NewModel(), model, TinyWorld.Batch(encoder));

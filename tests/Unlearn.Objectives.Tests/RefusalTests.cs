@@ -31,7 +31,7 @@ public class RefusalTests(TinyWorld world)
     public void PoTrainsForgetQuestionsOnRefusalsOnlyPlusLambdaRetainNll()
     {
         using var scope = NewDisposeScope();
-        var encoder = new TestEncoder();
+        var encoder = new CharacterEncoder();
         var model = world.NewModel();
         var batch = TinyWorld.Batch(encoder);
         encoder.Encoded.Clear();
@@ -42,7 +42,7 @@ public class RefusalTests(TinyWorld world)
         Assert.All(positives, p => Assert.Contains(p.Answer, RefusalSet.BuiltIn.Phrasings));
         Assert.DoesNotContain(positives, p => TinyWorld.ForgetItems.Any(i => i.Answer == p.Answer));
 
-        var refusalNll = Hand.MeanNll(model, new TestEncoder().Encode(positives));
+        var refusalNll = Hand.MeanNll(model, new CharacterEncoder().Encode(positives));
         Hand.Close(refusalNll, loss.Logs["refusal_nll"]);
         Hand.Close(refusalNll + 0.6 * Hand.MeanNll(model, batch.Retain!), loss.Loss.item<float>());
     }
@@ -51,7 +51,7 @@ public class RefusalTests(TinyWorld world)
     public void PoLossDoesNotDependOnTheTrueForgetAnswers()
     {
         using var scope = NewDisposeScope();
-        var encoder = new TestEncoder();
+        var encoder = new CharacterEncoder();
         var model = world.NewModel();
         var batch = TinyWorld.Batch(encoder);
         var scrambled = batch with
@@ -69,7 +69,7 @@ public class RefusalTests(TinyWorld world)
     public void DpoPrefersTheRefusalOverTheTrueAnswerRelativeToTheReference()
     {
         using var scope = NewDisposeScope();
-        var encoder = new TestEncoder();
+        var encoder = new CharacterEncoder();
         var reference = world.NewModel();
         var model = world.NewModel();
         AscentTests.Perturb(model, 0.1);
@@ -79,7 +79,7 @@ public class RefusalTests(TinyWorld world)
         Assert.Equal(ObjectiveNeeds.ReferenceModel, objective.Needs);
         var loss = objective.ComputeLoss(TinyWorld.Context(model, encoder, reference), batch);
 
-        var refusals = new TestEncoder().Encode(encoder.Encoded.ToList());
+        var refusals = new CharacterEncoder().Encode(encoder.Encoded.ToList());
         Assert.DoesNotContain(encoder.Encoded, p => TinyWorld.ForgetItems.Any(i => i.Answer == p.Answer));
         var (rTheta, rRef) = (Hand.SequenceNll(model, refusals), Hand.SequenceNll(reference, refusals));
         var (aTheta, aRef) = (Hand.SequenceNll(model, batch.Forget), Hand.SequenceNll(reference, batch.Forget));
@@ -92,7 +92,7 @@ public class RefusalTests(TinyWorld world)
     public void DpoAtTheReferenceIsTwoOverBetaLogTwo()
     {
         using var scope = NewDisposeScope();
-        var encoder = new TestEncoder();
+        var encoder = new CharacterEncoder();
         var loss = new RefusalDpoObjective(RefusalSet.BuiltIn, 0.1, 0)
             .ComputeLoss(TinyWorld.Context(world.NewModel(), encoder, world.NewModel()), TinyWorld.Batch(encoder, withRetain: false));
         Hand.Close(2 / 0.1 * Math.Log(2), loss.Loss.item<float>());

@@ -23,18 +23,18 @@ public class RmuTests(TinyWorld world)
         var model = world.NewModel();
         var wide = new Redescribed(model, model.Description with { HiddenSize = 40, NumLayers = 6 });
         var rmu = new RmuObjective(new RmuOptions { ScaleSteeringToHiddenNorm = false });
-        rmu.Prepare(TinyWorld.Setup(wide, new TestEncoder(), seed: 5));
+        rmu.Prepare(TinyWorld.Setup(wide, new CharacterEncoder(), seed: 5));
         Assert.Equal(40, rmu.SteeringDirection.Count);
         Assert.Equal(1.0, Math.Sqrt(rmu.SteeringDirection.Sum(v => (double)v * v)), 5);
         Assert.Equal(3, rmu.Layer); // NumLayers / 2
         var first = rmu.SteeringDirection.ToArray();
 
-        rmu.Prepare(TinyWorld.Setup(wide, new TestEncoder(), seed: 5));
+        rmu.Prepare(TinyWorld.Setup(wide, new CharacterEncoder(), seed: 5));
         Assert.Equal(first, rmu.SteeringDirection);
-        rmu.Prepare(TinyWorld.Setup(wide, new TestEncoder(), seed: 6));
+        rmu.Prepare(TinyWorld.Setup(wide, new CharacterEncoder(), seed: 6));
         Assert.NotEqual(first, rmu.SteeringDirection);
 
-        rmu.Prepare(TinyWorld.Setup(model, new TestEncoder()));
+        rmu.Prepare(TinyWorld.Setup(model, new CharacterEncoder()));
         Assert.Equal(TinyLanguageModel.Hidden, rmu.SteeringDirection.Count);
         Assert.Equal(6.5, rmu.EffectiveSteeringCoefficient);
     }
@@ -43,7 +43,7 @@ public class RmuTests(TinyWorld world)
     public void LossIsForgetSteeringDistancePlusAlphaRetainActivationDistance()
     {
         using var scope = NewDisposeScope();
-        var encoder = new TestEncoder();
+        var encoder = new CharacterEncoder();
         var reference = world.NewModel();
         var model = world.NewModel();
         AscentTests.Perturb(model, 0.1);
@@ -68,11 +68,11 @@ public class RmuTests(TinyWorld world)
     public void SteeringCoefficientCanBeScaledToTheTypicalHiddenNorm()
     {
         using var scope = NewDisposeScope();
-        var encoder = new TestEncoder();
+        var encoder = new CharacterEncoder();
         var model = world.NewModel();
         var rmu = new RmuObjective(new RmuOptions { ScaleSteeringToHiddenNorm = true, SteeringCoefficient = 2.0 });
         rmu.Prepare(TinyWorld.Setup(model, encoder));
-        var forget = new TestEncoder().Encode(TinyWorld.ForgetItems.Select(i => (i.Question, i.Answer)).ToList());
+        var forget = new CharacterEncoder().Encode(TinyWorld.ForgetItems.Select(i => (i.Question, i.Answer)).ToList());
         var hidden = Hidden(model, forget, 1);
         var norm = MeanOverAnswers(forget, (b, t) => Math.Sqrt(hidden[b][t].Sum(h => h * h)));
         Hand.Close(norm, rmu.MeasuredHiddenNorm!.Value);
@@ -96,7 +96,7 @@ public class RmuTests(TinyWorld world)
     [Fact]
     public void ComputeLossBeforePrepareFails()
     {
-        var encoder = new TestEncoder();
+        var encoder = new CharacterEncoder();
         var rmu = new RmuObjective(new RmuOptions());
         Assert.Throws<InvalidOperationException>(() => rmu.ComputeLoss(TinyWorld.Context(world.NewModel(), encoder, world.NewModel()), TinyWorld.Batch(encoder)));
     }

@@ -132,7 +132,7 @@ public sealed class TinyWorld
     {
         // The tiny model gains nothing from threads, and the build machine is shared.
         torch.set_num_threads(1);
-        var encoder = new TestEncoder();
+        var encoder = new CharacterEncoder();
         _trained = new TinyLanguageModel(Seed);
         var all = encoder.Encode(ForgetItems.Concat(RetainItems).Select(i => (i.Question, i.Answer)).ToList());
         using var optimizer = optim.AdamW(_trained.Module.parameters(), lr: 0.02);
@@ -153,9 +153,9 @@ public sealed class TinyWorld
         return model;
     }
 
-    internal static IDataSplit ForgetSplit { get; } = new Split("forget", ForgetItems);
+    internal static IDataSplit ForgetSplit { get; } = new FakeSplit("forget", ForgetItems);
 
-    internal static UnlearnBatch Batch(TestEncoder encoder, int[]? forgetIndices = null, bool withRetain = true)
+    internal static UnlearnBatch Batch(CharacterEncoder encoder, int[]? forgetIndices = null, bool withRetain = true)
     {
         var indices = forgetIndices ?? [0, 1, 2, 3];
         var forget = indices.Select(i => ForgetItems[i]).ToList();
@@ -169,7 +169,7 @@ public sealed class TinyWorld
         };
     }
 
-    internal static ObjectiveContext Context(ILanguageModel model, TestEncoder encoder, ILanguageModel? reference = null,
+    internal static ObjectiveContext Context(ILanguageModel model, CharacterEncoder encoder, ILanguageModel? reference = null,
         IReadOnlyList<double>? referenceForgetLoss = null, int step = 0) => new()
     {
         Model = model,
@@ -180,20 +180,6 @@ public sealed class TinyWorld
         Step = step,
     };
 
-    internal static ObjectiveSetup Setup(ILanguageModel model, TestEncoder encoder, int seed = Seed) =>
-        new(model, encoder, new CharTokenizer(), ForgetSplit, seed);
-
-    private sealed record Split(string Name, IReadOnlyList<QaItem> Items) : IDataSplit
-    {
-        public string Source => "tests";
-    }
-
-    private sealed class CharTokenizer : ITokenizerView
-    {
-        public IReadOnlyList<int> Encode(string text) => text.Select(TestEncoder.TokenOf).ToList();
-        public string Decode(IEnumerable<int> ids) => string.Concat(ids.Select(i => (char)('a' + i)));
-        public int EosId => TestEncoder.EosId;
-        public int PadId => TestEncoder.PadId;
-        public int VocabSize => TinyLanguageModel.Vocab;
-    }
+    internal static ObjectiveSetup Setup(ILanguageModel model, CharacterEncoder encoder, int seed = Seed) =>
+        new(model, encoder, new CharacterTokenizer(), ForgetSplit, seed);
 }

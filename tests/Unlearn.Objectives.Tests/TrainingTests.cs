@@ -21,7 +21,7 @@ public class TrainingTests(TinyWorld world, ITestOutputHelper output)
         var catalog = new RecordingCatalog();
         new GradientAscentModule().Register(catalog);
         var objective = catalog.Create(name, options);
-        var encoder = new TestEncoder();
+        var encoder = new CharacterEncoder();
         var model = world.NewModel();
         var reference = world.NewModel();
         var probe = TinyWorld.Batch(encoder);

@@ -4,6 +4,7 @@ using System.Reflection.Metadata;
 using System.Reflection.PortableExecutable;
 using System.Security.Cryptography;
 using McMaster.NETCore.Plugins;
+using Unlearn.Host.Native;
 using Unlearn.Plugins;
 
 namespace Unlearn.Host.Plugins;
@@ -28,13 +29,17 @@ public sealed class PluginLoader
     private readonly HashSet<string> _loaded = new(StringComparer.Ordinal);
     private readonly string _packageCache;
     private readonly long _maxUnpackedBytes;
+    private readonly string _nugetPackages;
 
     /// <summary>Creates a loader; <paramref name="packageCache"/> is where .nupkg plugins are unpacked, at most
-    /// <paramref name="maxUnpackedBytes"/> bytes each (default <see cref="MaxUnpackedBytes"/>).</summary>
-    public PluginLoader(string? packageCache = null, long maxUnpackedBytes = MaxUnpackedBytes)
+    /// <paramref name="maxUnpackedBytes"/> bytes each (default <see cref="MaxUnpackedBytes"/>), with the dependencies
+    /// their nuspec names taken from .nupkg files beside them or from <paramref name="nugetPackages"/> (default: the
+    /// NuGet global packages folder, <c>NUGET_PACKAGES</c> or <c>~/.nuget/packages</c>).</summary>
+    public PluginLoader(string? packageCache = null, long maxUnpackedBytes = MaxUnpackedBytes, string? nugetPackages = null)
     {
         _packageCache = packageCache ?? Path.Combine(HostPaths.CacheRoot, "plugin-packages");
         _maxUnpackedBytes = maxUnpackedBytes;
+        _nugetPackages = nugetPackages ?? TorchNativeBootstrap.PackagesFolder();
     }
 
     /// <summary>The tool's own plugins folder, next to the host assembly.</summary>
@@ -93,11 +98,23 @@ public sealed class PluginLoader
             if (File.Exists(Path.ChangeExtension(dll, ".deps.json"))) yield return dll;
             else if (!LooksLikeDependency(dll)) yield return dll;
         }
-        foreach (var package in Directory.EnumerateFiles(folder, "*.nupkg").Order(StringComparer.Ordinal))
+        var packages = Directory.EnumerateFiles(folder, "*.nupkg").Order(StringComparer.Ordinal).ToList();
+        // A package that another one in the folder depends on is brought along with that one, not loaded as a plugin.
+        var dependencies = packages.Count > 0 ? PackageClosure.DependenciesIn(folder) : [];
+        foreach (var package in packages)
         {
             string? main;
-            try { main = UnpackPackage(package); }
-            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+            try
+            {
+                if (IsDependencyPackage(package, dependencies)) continue;
+                main = UnpackPackage(package, folder);
+            }
+            catch (MissingPackageException e)
+            {
+                registry.AddProblem(new PluginProblem(package, $"a dependency is missing: {e.Message}"));
+                continue;
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException or System.Xml.XmlException)
             {
                 registry.AddProblem(new PluginProblem(package, $"not a readable NuGet package: {e.Message}"));
                 continue;
@@ -111,11 +128,26 @@ public sealed class PluginLoader
     private static bool LooksLikeDependency(string dll) =>
         Directory.EnumerateFiles(Path.GetDirectoryName(dll)!, "*.deps.json").Any();
 
-    private string? UnpackPackage(string package)
+    private static bool IsDependencyPackage(string package, HashSet<string> dependencies)
+    {
+        if (dependencies.Count == 0) return false;
+        using var zip = ZipFile.OpenRead(package);
+        var entry = PackageClosure.NuspecEntry(zip);
+        return entry != null && dependencies.Contains(Path.GetFileNameWithoutExtension(entry.FullName));
+    }
+
+    // Unpacks a plugin package into the cache, with the assemblies of its dependency closure next to its own; returns
+    // the plugin assembly (the package id's DLL, else the first one), or null when the package has no lib/ assembly.
+    private string? UnpackPackage(string package, string folder)
     {
         using var zip = ZipFile.OpenRead(package);
-        var nuspec = zip.Entries.FirstOrDefault(e => e.FullName.EndsWith(".nuspec", StringComparison.OrdinalIgnoreCase) && !e.FullName.Contains('/'));
-        var id = nuspec != null ? Path.GetFileNameWithoutExtension(nuspec.FullName) : Path.GetFileNameWithoutExtension(package);
+        var nuspecEntry = PackageClosure.NuspecEntry(zip);
+        var id = nuspecEntry != null ? Path.GetFileNameWithoutExtension(nuspecEntry.FullName) : Path.GetFileNameWithoutExtension(package);
+        var lib = PackageClosure.NearestLibFolder(zip.Entries.Select(e => e.FullName));
+        if (lib == null) return null;
+        var own = zip.Entries.Where(e => e.FullName.StartsWith(lib, StringComparison.Ordinal) && e.FullName.IndexOf('/', lib.Length) < 0 && e.FullName.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
+            .Select(e => e.FullName).Order(StringComparer.Ordinal).ToList();
+        var main = own.FirstOrDefault(e => e == lib + id + ".dll") ?? own[0];
         var hash = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(package)))[..16];
         var target = Path.Combine(_packageCache, id + "-" + hash);
         if (!Directory.Exists(target))
@@ -125,18 +157,18 @@ public sealed class PluginLoader
             try
             {
                 Extract(zip, staging, package);
+                if (nuspecEntry != null)
+                {
+                    Nuspec nuspec;
+                    using (var stream = nuspecEntry.Open()) nuspec = Nuspec.Read(stream, package);
+                    new PackageClosure(folder, _nugetPackages).BringInto(nuspec, Path.Combine(staging, lib));
+                }
                 Directory.Move(staging, target);
             }
             catch (IOException) when (Directory.Exists(target)) { } // another process unpacked it first
             finally { if (Directory.Exists(staging)) Directory.Delete(staging, true); }
         }
-        var lib = Path.Combine(target, "lib");
-        if (!Directory.Exists(lib)) return null;
-        var framework = Directory.EnumerateDirectories(lib, "net*").OrderByDescending(d => d, StringComparer.Ordinal).FirstOrDefault();
-        if (framework == null) return null;
-        var dll = Path.Combine(framework, id + ".dll");
-        if (File.Exists(dll)) return dll;
-        return Directory.EnumerateFiles(framework, "*.dll").FirstOrDefault();
+        return Path.Combine(target, main);
     }
 
     /// <summary>By default at most this many bytes are unpacked from one plugin package (a zip bomb is refused, not unpacked).</summary>

@@ -1,15 +1,21 @@
 using Unlearn.Plugins;
 
-namespace Unlearn.Metrics.Tests.Fakes;
+namespace Unlearn.Plugins.Testing;
 
 /// <summary>A split built from rows.</summary>
-internal sealed record FakeSplit(string Name, IReadOnlyList<QaItem> Items) : IDataSplit
+/// <param name="Name">The split's name.</param>
+/// <param name="Items">Its rows, in order.</param>
+public sealed record FakeSplit(string Name, IReadOnlyList<QaItem> Items) : IDataSplit
 {
+    /// <inheritdoc />
     public string Source => "test";
 }
 
-/// <summary>A MetricContext whose scores, generations and dependency results are scripted by the test.</summary>
-internal sealed class FakeMetricContext(IDataSplit split) : MetricContext
+/// <summary>A MetricContext whose scores, generations and dependency results are scripted by the test: set the
+/// functions a metric calls (<see cref="Score"/>, <see cref="GenerateOne"/>, ...) and the <see cref="Results"/> of the
+/// metrics it depends on; anything unscripted throws, naming what was asked for. Texts use <see cref="WordTokenizer"/>.</summary>
+/// <param name="split">The split being evaluated.</param>
+public sealed class FakeMetricContext(IDataSplit split) : MetricContext
 {
     /// <summary>Teacher-forced scores of a (question, answer) pair.</summary>
     public Func<string, string, AnswerScores> Score { get; init; } = (q, a) => throw new InvalidOperationException($"no scores scripted for ({q}, {a})");
@@ -20,18 +26,25 @@ internal sealed class FakeMetricContext(IDataSplit split) : MetricContext
     /// <summary>Greedy continuation of token prompts.</summary>
     public Func<IReadOnlyList<int>, int, IReadOnlyList<int>> Continue { get; init; } = (_, _) => throw new InvalidOperationException("no token generation scripted");
 
+    /// <summary>Results of other metrics, as <see cref="Result"/> returns them (split null = the evaluated split).</summary>
     public Dictionary<(string Metric, string? Split, ModelRole Role), MetricResult> Results { get; } = new();
 
+    /// <summary>Splits by name, as <see cref="GetSplit"/> returns them.</summary>
     public Dictionary<string, IDataSplit> Splits { get; } = new();
 
+    /// <summary>Whether the run has a retain model (default true).</summary>
     public bool HasRetainModel { get; init; } = true;
 
+    /// <summary>The tokenizer (and, through <see cref="Encoder"/>, the encoder) of this context.</summary>
     public WordTokenizer WordTokenizer { get; } = new();
 
+    /// <summary>How many times <see cref="ScoreAnswers(IReadOnlyList{ValueTuple{string, string}})"/> was called.</summary>
     public int ScoreRequests { get; private set; }
 
+    /// <summary>The <c>maxNewTokens</c> of every <see cref="Generate"/> call.</summary>
     public List<int> GenerateBudgets { get; } = [];
 
+    /// <inheritdoc />
     public override IDataSplit Split { get; } = split;
 
     /// <summary>The model, for the metrics that need gradients (mia-gradnorm); null for the others.</summary>
@@ -43,34 +56,44 @@ internal sealed class FakeMetricContext(IDataSplit split) : MetricContext
     /// <summary>Teacher-forced scores of a pair under the model of a folder.</summary>
     public Func<string, string, string, AnswerScores> ScoreWithFolder { get; init; } = (f, q, a) => throw new InvalidOperationException($"no scores of folder {f} scripted for ({q}, {a})");
 
+    /// <summary>Whether the run has an original (pre-unlearning) model (default true).</summary>
     public bool HasOriginalModel { get; init; } = true;
 
+    /// <inheritdoc />
     public override ILanguageModel Model => LanguageModel ?? throw new NotSupportedException("metrics must not touch the model directly");
 
+    /// <inheritdoc />
     public override ITokenizerView Tokenizer => WordTokenizer;
 
+    /// <inheritdoc />
     public override IBatchEncoder Encoder => new WordEncoder(WordTokenizer);
 
+    /// <inheritdoc />
     public override CancellationToken CancellationToken => CancellationToken.None;
 
+    /// <inheritdoc />
     public override IReadOnlyList<AnswerScores> ScoreAnswers(IReadOnlyList<(string Question, string Answer)> pairs)
     {
         ScoreRequests++;
         return pairs.Select(p => Score(p.Question, p.Answer)).ToList();
     }
 
+    /// <inheritdoc />
     public override IReadOnlyList<GeneratedAnswer> Generate(IReadOnlyList<string> questions, int maxNewTokens)
     {
         GenerateBudgets.Add(maxNewTokens);
         return questions.Select(q => GenerateOne(q, maxNewTokens)).ToList();
     }
 
+    /// <inheritdoc />
     public override IReadOnlyList<IReadOnlyList<int>> GenerateTokens(IReadOnlyList<IReadOnlyList<int>> prompts, int maxNewTokens) =>
         prompts.Select(p => Continue(p, maxNewTokens)).ToList();
 
+    /// <inheritdoc />
     public override MetricResult Result(string metric, string? split = null, ModelRole role = ModelRole.Current) =>
         Results.TryGetValue((metric, split, role), out var r) ? r : throw new KeyNotFoundException($"no result scripted for {metric}/{split}/{role}");
 
+    /// <inheritdoc />
     public override bool HasModel(ModelRole role) => role switch
     {
         ModelRole.Current => true,
@@ -78,33 +101,42 @@ internal sealed class FakeMetricContext(IDataSplit split) : MetricContext
         _ => HasOriginalModel,
     };
 
+    /// <inheritdoc />
     public override IReadOnlyList<AnswerScores> ScoreAnswers(IReadOnlyList<(string Question, string Answer)> pairs, ModelRole role) =>
         pairs.Select(p => ScoreWithRole(role, p.Question, p.Answer)).ToList();
 
+    /// <inheritdoc />
     public override IReadOnlyList<AnswerScores> ScoreAnswersWithModelFolder(string modelFolder, IReadOnlyList<(string Question, string Answer)> pairs) =>
         pairs.Select(p => ScoreWithFolder(modelFolder, p.Question, p.Answer)).ToList();
 
+    /// <inheritdoc />
     public override IDataSplit GetSplit(string name) =>
         Splits.TryGetValue(name, out var s) ? s : throw new KeyNotFoundException($"unknown split {name}; valid: {string.Join(", ", Splits.Keys)}");
 }
 
-/// <summary>Texts are space-separated tokens "t&lt;id&gt;"; id 1 is EOS, 0 is padding.</summary>
-internal sealed class WordTokenizer : ITokenizerView
+/// <summary>Texts are space-separated tokens "t&lt;id&gt;" (<c>"t5 t7"</c>); id 1 is EOS, 0 is padding, 32 ids.</summary>
+public sealed class WordTokenizer : ITokenizerView
 {
+    /// <inheritdoc />
     public IReadOnlyList<int> Encode(string text) =>
         text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(w => int.Parse(w.AsSpan(1))).ToList();
 
+    /// <inheritdoc />
     public string Decode(IEnumerable<int> ids) => string.Join(' ', ids.Where(i => i != EosId && i != PadId).Select(i => "t" + i));
 
+    /// <inheritdoc />
     public int EosId => 1;
 
+    /// <inheritdoc />
     public int PadId => 0;
 
+    /// <inheritdoc />
     public int VocabSize => 32;
 }
 
 /// <summary>Prompt = the question's tokens; answer = the answer's tokens followed by EOS.</summary>
-internal sealed class WordEncoder(WordTokenizer tokenizer) : IBatchEncoder
+/// <param name="tokenizer">The tokenizer of the texts.</param>
+public sealed class WordEncoder(WordTokenizer tokenizer) : IBatchEncoder
 {
     /// <summary>Prompt and answer tokens right-padded with 0; labels on the answer tokens and EOS, −100 elsewhere.</summary>
     public TokenBatch Encode(IReadOnlyList<(string Question, string Answer)> pairs)
@@ -127,8 +159,10 @@ internal sealed class WordEncoder(WordTokenizer tokenizer) : IBatchEncoder
         return new TokenBatch(TorchSharp.torch.tensor(ids, rows.Count, width), TorchSharp.torch.tensor(attention, rows.Count, width), TorchSharp.torch.tensor(labels, rows.Count, width));
     }
 
+    /// <inheritdoc />
     public string FormatPrompt(string question) => question;
 
+    /// <inheritdoc />
     public (IReadOnlyList<int> Prompt, IReadOnlyList<int> Answer) Tokenize(string question, string answer) =>
         (tokenizer.Encode(question), tokenizer.Encode(answer).Append(tokenizer.EosId).ToList());
 }
@@ -136,10 +170,14 @@ internal sealed class WordEncoder(WordTokenizer tokenizer) : IBatchEncoder
 /// <summary>A deterministic greedy "language model" on token ids: the argmax after a prefix is
 /// <c>Next[last token]</c>. Teacher-forced scores and greedy continuations are both derived from the same table, as a
 /// real model's would be.</summary>
-internal sealed class TokenTableModel(int[] next, WordTokenizer tokenizer)
+/// <param name="next">The argmax after each last token id.</param>
+/// <param name="tokenizer">The tokenizer of the texts.</param>
+public sealed class TokenTableModel(int[] next, WordTokenizer tokenizer)
 {
+    /// <summary>The greedy next token after <paramref name="prefix"/>.</summary>
     public int Predict(IReadOnlyList<int> prefix) => next[prefix[^1]];
 
+    /// <summary>Teacher-forced scores: log p = −0.1 where the table predicts the label, −3 elsewhere.</summary>
     public AnswerScores Score(string question, string answer)
     {
         var prompt = tokenizer.Encode(question);
@@ -156,6 +194,7 @@ internal sealed class TokenTableModel(int[] next, WordTokenizer tokenizer)
         return new AnswerScores(logProbs, matches, logProbs, EndsWithEos: true);
     }
 
+    /// <summary>Greedy continuation of <paramref name="prompt"/> until EOS or <paramref name="maxNewTokens"/> tokens.</summary>
     public IReadOnlyList<int> Continue(IReadOnlyList<int> prompt, int maxNewTokens)
     {
         var context = prompt.ToList();

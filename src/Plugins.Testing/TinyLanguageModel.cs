@@ -3,7 +3,7 @@ using TorchSharp.Modules;
 using Unlearn.Plugins;
 using static TorchSharp.torch;
 
-namespace Unlearn.Objectives.Tests;
+namespace Unlearn.Plugins.Testing;
 
 /// <summary>A tiny causal LM with Hugging Face-like parameter names (model.embed_tokens, model.layers.{i}.mlp.fc1/fc2,
 /// model.layers.{i}.mix, model.norm, lm_head). Each block adds an MLP of the current state and a linear map of the
@@ -93,15 +93,24 @@ internal sealed class TinyMlp : nn.Module
     public Tensor Run(Tensor h) => fc2.call(nn.functional.gelu(fc1.call(h)));
 }
 
-/// <summary>The tiny model seen through the SDK.</summary>
-internal sealed class TinyLanguageModel : ILanguageModel
+/// <summary>A tiny causal language model seen through the SDK, for tests of objectives, metrics and attacks: 24 tokens
+/// (those of <see cref="CharacterEncoder"/>), hidden size 16, 2 layers, Hugging Face-like parameter names
+/// (<c>model.embed_tokens</c>, <c>model.layers.{i}.mlp.fc1</c>/<c>fc2</c>, <c>model.layers.{i}.mix</c>,
+/// <c>model.norm</c>, <c>lm_head</c>). Trains in a fraction of a second on a CPU.</summary>
+public sealed class TinyLanguageModel : ILanguageModel
 {
+    /// <summary>The vocabulary size.</summary>
     public const int Vocab = 24;
+
+    /// <summary>The hidden size.</summary>
     public const int Hidden = 16;
+
+    /// <summary>The number of layers.</summary>
     public const int Layers = 2;
 
     private readonly TinyCausalLm _module;
 
+    /// <summary>A model initialised from <paramref name="seed"/> (it seeds TorchSharp's global generator).</summary>
     public TinyLanguageModel(int seed)
     {
         manual_seed(seed);
@@ -109,16 +118,20 @@ internal sealed class TinyLanguageModel : ILanguageModel
         Description = new ModelDescription("tiny", Hidden, Layers, Vocab, 256);
     }
 
+    /// <inheritdoc />
     public ModelDescription Description { get; }
 
+    /// <inheritdoc />
     public nn.Module Module => _module;
 
+    /// <inheritdoc />
     public ModelOutput Forward(Tensor inputIds, Tensor attentionMask, bool outputHiddenStates = false)
     {
         var (logits, hidden) = _module.Run(inputIds);
         return new ModelOutput(logits, outputHiddenStates ? hidden : null);
     }
 
+    /// <inheritdoc />
     public Tensor Head(Tensor hidden) => _module.Head(hidden);
 
     /// <summary>Copies every parameter of <paramref name="source"/> into this model.</summary>
