@@ -194,11 +194,12 @@ public sealed class PluginLoadingTests : IDisposable
     [Fact]
     public void PluginBuiltAgainstANewerMinorSdkIsRefused()
     {
-        var dll = ExampleBuiltAgainstSdk(1, 5);
+        var newer = new Version(SdkVersion.Current.Major, SdkVersion.Current.Minor + 1);
+        var dll = ExampleBuiltAgainstSdk((ushort)newer.Major, (ushort)newer.Minor);
         var registry = Load(Folder(Path.GetDirectoryName(dll)!));
         var problem = Assert.Single(registry.Problems);
         Assert.Equal(dll, problem.Path);
-        Assert.Contains($"built against plugin SDK 1.5, newer than this tool's SDK {SdkVersion.Current.ToString(2)}", problem.Message);
+        Assert.Contains($"built against plugin SDK {newer.ToString(2)}, newer than this tool's SDK {SdkVersion.Current.ToString(2)}", problem.Message);
     }
 
     [Fact]

@@ -64,4 +64,22 @@ public sealed class RunReportSnapshotTests : IDisposable
         Assert.False(Directory.Exists(folder.File("charts")));
         Assert.DoesNotContain("charts/", File.ReadAllText(folder.File("report.md")), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void MetricRowsCarryTheDirectionTheirMetricDeclares()
+    {
+        var plain = Fixtures.Result();
+        var directed = plain with
+        {
+            Directions = new Dictionary<string, Unlearn.Plugins.MetricDirection>
+            {
+                ["es"] = Unlearn.Plugins.MetricDirection.Neutral, ["es-paraphrased"] = Unlearn.Plugins.MetricDirection.LowerIsBetter,
+            },
+        };
+        var text = MarkdownReport.Render(Fixtures.Spec(), directed);
+        Assert.Contains("| es-paraphrased ↓ | forget |", text, StringComparison.Ordinal);
+        Assert.Contains("| es | forget |", text, StringComparison.Ordinal);
+        Assert.Contains("↑: higher is better, ↓: lower is better", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("↓", MarkdownReport.Render(Fixtures.Spec(), plain), StringComparison.Ordinal);
+    }
 }

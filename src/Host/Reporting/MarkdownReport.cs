@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Unlearn.Host.Configuration;
 using Unlearn.Host.Running;
+using Unlearn.Plugins;
 
 namespace Unlearn.Host.Reporting;
 
@@ -9,17 +10,25 @@ namespace Unlearn.Host.Reporting;
 public static class MarkdownReport
 {
     // Aggregates per model (columns) for each metric and split (rows).
-    private static void MetricTable(StringBuilder sb, IReadOnlyList<MetricRecord> metrics)
+    // One row per metric use and split; a use whose metric declares a direction (IMetric.Direction) is marked ↑ or ↓.
+    private static void MetricTable(StringBuilder sb, IReadOnlyList<MetricRecord> metrics, IReadOnlyDictionary<string, MetricDirection> directions)
     {
         var models = ModelRoles.All.Where(r => metrics.Any(m => m.Model == r)).ToList();
         sb.Append("| metric | split | ").Append(string.Join(" | ", models)).Append(" |\n|---|---|").Append(string.Concat(models.Select(_ => "---:|"))).Append('\n');
         foreach (var group in metrics.GroupBy(m => (m.Metric, m.Split)))
         {
-            sb.Append("| ").Append(group.Key.Metric).Append(" | ").Append(group.Key.Split).Append(" | ");
+            sb.Append("| ").Append(group.Key.Metric).Append(Arrow(directions.GetValueOrDefault(group.Key.Metric))).Append(" | ").Append(group.Key.Split).Append(" | ");
             sb.Append(string.Join(" | ", models.Select(r => group.FirstOrDefault(m => m.Model == r) is { } m ? F(m.Value) : ""))).Append(" |\n");
         }
         sb.Append('\n');
     }
+
+    private static string Arrow(MetricDirection direction) => direction switch
+    {
+        MetricDirection.HigherIsBetter => " ↑",
+        MetricDirection.LowerIsBetter => " ↓",
+        _ => "",
+    };
 
     private static string F(double v) => double.IsFinite(v) ? v.ToString("0.000", CultureInfo.InvariantCulture) : v.ToString(CultureInfo.InvariantCulture);
 
@@ -58,12 +67,14 @@ public static class MarkdownReport
         sb.Append("| seed | ").Append(result.Seed).Append(" |\n\n");
 
         sb.Append("## Results\n\nAggregate values per model (columns) for each metric and split (rows).\n\n");
-        MetricTable(sb, result.Metrics);
+        MetricTable(sb, result.Metrics, result.Directions);
+        if (result.Metrics.Any(m => Arrow(result.Directions.GetValueOrDefault(m.Metric)).Length > 0))
+            sb.Append("↑: higher is better, ↓: lower is better, as the metric declares it; unmarked metrics have no preferred direction.\n\n");
         foreach (var attack in result.AttackMetrics.GroupBy(m => m.Attack))
         {
             sb.Append("## Under attack `").Append(attack.Key).Append("`\n\nThe same metrics on the attacked models (the `attacks` entry ")
                 .Append(attack.Key).Append("); clean values are in Results.\n\n");
-            MetricTable(sb, attack.ToList());
+            MetricTable(sb, attack.ToList(), result.Directions);
         }
 
         if (result.Calibration is { } c)

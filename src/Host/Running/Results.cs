@@ -36,6 +36,9 @@ public sealed record RunResult
     public required IReadOnlyList<MetricRecord> Metrics { get; init; }
     /// <summary>The metric values under each attack (<see cref="MetricRecord.Attack"/> set), in attack order.</summary>
     public IReadOnlyList<MetricRecord> AttackMetrics { get; init; } = [];
+    /// <summary>The direction each metric use's metric declares (<see cref="IMetric.Direction"/>), by use name: the
+    /// report marks the rows ↑ or ↓.</summary>
+    public IReadOnlyDictionary<string, MetricDirection> Directions { get; init; } = new Dictionary<string, MetricDirection>();
     /// <summary>Calibration, if any.</summary>
     public CalibrationRecord? Calibration { get; init; }
     /// <summary>Unlearning record, if any.</summary>

@@ -164,7 +164,8 @@ public sealed class RunContext(RunPlan plan, StageCache cache, RunLog log, RunFo
     public RunResult Result() => new()
     {
         Name = Spec.Name, SweepLabel = SweepLabel, Method = Plan.Method?.Descriptor.Name, MethodOptions = Plan.Method?.OptionsJson,
-        Seed = Spec.Seed, Metrics = Metrics, AttackMetrics = AttackMetrics, Calibration = Calibration, Unlearning = Unlearning,
+        Seed = Spec.Seed, Metrics = Metrics, AttackMetrics = AttackMetrics, Directions = Plan.Metrics.ToDictionary(m => m.Name, m => Metric(m.Name).Metric.Direction),
+        Calibration = Calibration, Unlearning = Unlearning,
         Timings = Timings, Plugins = Plan.PluginRecords, ModelFolders = ModelFolders, StageKeys = StageKeys,
         DenormalsFlushed = DenormalsFlushed, Failure = Failure,
     };
