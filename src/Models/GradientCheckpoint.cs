@@ -33,19 +33,36 @@ internal sealed class GradientCheckpoint : SingleTensorFunction<GradientCheckpoi
         return layer.Forward(x, inputs, null, index);
     }
 
+    // The gradients the last backward handed to the engine. The engine holds its own references once backward returns,
+    // so they are released at the next call instead of living in the training step's dispose scope (a second copy of
+    // every gradient until the step ends).
+    [ThreadStatic] private static List<Tensor>? _handedOver;
+
     public override List<Tensor> backward(AutogradContext ctx, Tensor grad_output)
     {
-        var x = ctx.get_saved_variables()[0];
+        if (_handedOver != null)
+        {
+            foreach (var t in _handedOver) t.Dispose();
+            _handedOver.Clear();
+        }
         var layer = (DecoderLayer)ctx.get_data("layer");
         var inputs = (LayerInputs)ctx.get_data("inputs");
         var index = (int)ctx.get_data("index");
         var weights = (List<Tensor>)ctx.get_data("weights");
         var inputGrad = (bool)ctx.get_data("input_grad");
-        using var grad = enable_grad();
-        var input = x.detach().requires_grad_(inputGrad);
-        var output = layer.Forward(input, inputs, null, index);
-        var targets = inputGrad ? [input, .. weights] : weights;
-        var grads = targets.Count == 0 ? [] : autograd.grad([output], targets, [grad_output], allow_unused: true);
+        IList<Tensor> grads;
+        // The recomputed activations are freed when this layer's backward ends, not with the step.
+        using (var scope = NewDisposeScope())
+        {
+            var x = ctx.get_saved_variables()[0];
+            using var grad = enable_grad();
+            var input = x.detach().requires_grad_(inputGrad);
+            var output = layer.Forward(input, inputs, null, index);
+            var targets = inputGrad ? [input, .. weights] : weights;
+            grads = targets.Count == 0 ? [] : autograd.grad([output], targets, [grad_output], allow_unused: true);
+            foreach (var g in grads) g?.DetachFromDisposeScope();
+        }
+        (_handedOver ??= []).AddRange(grads.Where(g => g is not null));
         var result = new List<Tensor> { inputGrad ? grads[0] : null!, null!, null!, null! };
         result.AddRange(grads.Skip(inputGrad ? 1 : 0));
         return result;

@@ -220,8 +220,11 @@ public sealed class TrainingLoop : IDisposable
         foreach (var p in _parameters)
         {
             if (p.grad is null) continue;
+            // Each squared gradient is freed once summed: without the inner scope they all lived until the end, a
+            // second full copy of the gradients at every step.
+            using var inner = NewDisposeScope();
             var sq = p.grad.pow(2).sum();
-            sum = sum is null ? sq : sum + sq;
+            sum = (sum is null ? sq : sum + sq).MoveToOuterDisposeScope();
         }
         return sum is null ? 0 : Math.Sqrt(sum.item<float>());
     }

@@ -41,5 +41,10 @@ public sealed partial class EndToEndTests
         Assert.Equal(ExitCodes.BadInput, bad.ExitCode);
         Assert.Contains("unlearn.adapter", bad.ToString());
         Assert.Contains("q_proj", bad.ToString());
+        // An objective that picks its own trainable weights cannot train an adapter.
+        var rmu = fixture.Run("lora-rmu", "--set", "unlearn.method=rmu", "--set", "unlearn.adapter.rank=4");
+        Assert.Equal(ExitCodes.BadInput, rmu.ExitCode);
+        Assert.Contains("unlearn.adapter", rmu.ToString());
+        Assert.Contains("'rmu' trains its own choice of weights", rmu.ToString());
     }
 }

@@ -115,6 +115,37 @@ public class LoraAdapterTests
     }
 
     [Fact]
+    public void TheAdapterMixerIsTheBaseAtZeroTheMergedModelAtOneAndTheMixOfBothBetween()
+    {
+        var root = TestPaths.NewTempDir("lora-mixer");
+        try
+        {
+            using var scope = NewDisposeScope();
+            var (baseDir, adapterDir) = (Path.Combine(root, "base"), Path.Combine(root, "adapter"));
+            using var baseModel = CausalLM.Create(TestModels.Llama, 1);
+            baseModel.Save(baseDir);
+            using (var adapter = Trained(baseModel, 11)) adapter.Save(adapterDir, baseDir);
+            using var merged = LoraAdapter.LoadMerged(baseDir, adapterDir);
+            Assert.False(ModelWeights.AreIdentical(merged, baseModel));
+            using var mixer = IModelMixer.Open(baseDir, adapterDir);
+            Assert.IsType<AdapterMixer>(mixer);
+            using var expected = baseModel.Clone();
+            foreach (var alpha in new[] { 0.6, 0.0, 1.0, 0.25, 1.0, 0.0 })
+            {
+                var mixed = mixer.Mix(alpha);
+                Assert.Same(mixer.Model, mixed);
+                if (alpha == 0) Assert.True(ModelWeights.AreIdentical(mixed, baseModel), "alpha 0 is the base exactly");
+                else if (alpha == 1) Assert.True(ModelWeights.AreIdentical(mixed, merged), "alpha 1 is the merged model exactly");
+                ModelWeights.Interpolate(expected, baseModel, merged, alpha);
+                Assert.True(ModelWeights.MaxAbsDifference(mixed, expected) < 1e-6, $"alpha {alpha}: {ModelWeights.MaxAbsDifference(mixed, expected)}");
+            }
+            using var full = IModelMixer.Open(baseDir, baseDir);
+            Assert.IsType<CheckpointMixer>(full);
+        }
+        finally { Directory.Delete(root, recursive: true); }
+    }
+
+    [Fact]
     public void BadSettingsAndFoldersAreRefusedNamingWhatToFix()
     {
         var dir = TestPaths.NewTempDir("lora-bad");
