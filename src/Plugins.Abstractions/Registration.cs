@@ -69,4 +69,9 @@ public static class SdkVersion
 
     /// <summary>The oldest SDK version whose plugins still run on this host (the last breaking change).</summary>
     public static Version LastBreaking { get; } = new(1, 0);
+
+    /// <summary>The oldest SDK version whose plugins run on this host without a warning (the last possibly-breaking
+    /// change). 1.5: a calibrator's <c>CalibrationContext.Original</c>, <c>Unlearned</c> and <c>Mix(α)</c> are one
+    /// model set to α = 0, 1 or α, so a calibrator that keeps two of them at once compares a model with itself.</summary>
+    public static Version LastPossiblyBreaking { get; } = new(1, 5);
 }

@@ -192,6 +192,25 @@ public sealed class PluginLoadingTests : IDisposable
     }
 
     [Fact]
+    public void PluginBuiltBelowTheLastPossiblyBreakingSdkLoadsWithAWarning()
+    {
+        var older = new Version(SdkVersion.LastPossiblyBreaking.Major, SdkVersion.LastPossiblyBreaking.Minor - 1);
+        var dll = ExampleBuiltAgainstSdk((ushort)older.Major, (ushort)older.Minor);
+        var registry = Load(Folder(Path.GetDirectoryName(dll)!));
+        Assert.True(registry.Problems.Count == 0, Problems(registry));
+        Assert.Contains(registry.Plugins, p => p.Name == "ga-clipped" && p.Assembly.Path == dll);
+        var warning = Assert.Single(registry.Warnings);
+        Assert.Equal(dll, warning.Path);
+        Assert.Contains($"built against plugin SDK {older.ToString(2)}, below {SdkVersion.LastPossiblyBreaking.ToString(2)}, the last possibly-breaking change", warning.Message);
+
+        // At or above it: no warning.
+        var current = ExampleBuiltAgainstSdk((ushort)SdkVersion.Current.Major, (ushort)SdkVersion.Current.Minor);
+        var clean = Load(Folder(Path.GetDirectoryName(current)!));
+        Assert.True(clean.Problems.Count == 0, Problems(clean));
+        Assert.Empty(clean.Warnings);
+    }
+
+    [Fact]
     public void PluginBuiltAgainstANewerMinorSdkIsRefused()
     {
         var newer = new Version(SdkVersion.Current.Major, SdkVersion.Current.Minor + 1);

@@ -154,7 +154,7 @@ public sealed class Commands(CommandOutcome outcome)
             }).ToList();
             if (json)
             {
-                Console.WriteLine(JsonSerializer.Serialize(new { plugins = listed, problems = registry.Problems.Select(p => new { path = p.Path, message = p.Message }) }, new JsonSerializerOptions { WriteIndented = true }));
+                Console.WriteLine(JsonSerializer.Serialize(new { plugins = listed, problems = registry.Problems.Select(p => new { path = p.Path, message = p.Message }), warnings = registry.Warnings.Select(p => new { path = p.Path, message = p.Message }) }, new JsonSerializerOptions { WriteIndented = true }));
             }
             else
             {
@@ -168,6 +168,7 @@ public sealed class Commands(CommandOutcome outcome)
                     }
                 }
                 foreach (var problem in registry.Problems) Console.Error.WriteLine($"warning: skipped {problem}");
+                foreach (var warning in registry.Warnings) Console.Error.WriteLine($"warning: {warning}");
             }
             return ExitCodes.Success;
         });

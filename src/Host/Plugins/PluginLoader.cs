@@ -253,6 +253,8 @@ public sealed class PluginLoader
             registry.AddProblem(new PluginProblem(path, $"built against plugin SDK {sdkVersion.ToString(2)}, newer than this tool's SDK {host.ToString(2)}. Update dotnet-unlearn, or rebuild the plugin against SDK {host.ToString(2)}."));
             return;
         }
+        if (sdkVersion < SdkVersion.LastPossiblyBreaking)
+            registry.AddWarning(new PluginProblem(path, $"built against plugin SDK {sdkVersion.ToString(2)}, below {SdkVersion.LastPossiblyBreaking.ToString(2)}, the last possibly-breaking change (docs/plugin-authoring.md, the SDK version gate); it loads, but rebuild it against SDK {host.ToString(2)} and rerun its tests to be sure it still does what it did."));
 
         Assembly assembly;
         try

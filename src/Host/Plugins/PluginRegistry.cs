@@ -38,6 +38,7 @@ public sealed class PluginRegistry
 {
     private readonly List<PluginDescriptor> _plugins = [];
     private readonly List<PluginProblem> _problems = [];
+    private readonly List<PluginProblem> _warnings = [];
     private readonly Dictionary<(PluginKind, string), string> _conflicts = [];
 
     /// <summary>Every usable plugin.</summary>
@@ -48,6 +49,13 @@ public sealed class PluginRegistry
 
     /// <summary>Records a problem.</summary>
     public void AddProblem(PluginProblem problem) => _problems.Add(problem);
+
+    /// <summary>Assemblies that loaded but may misbehave (built against an SDK below the last possibly-breaking
+    /// version): listing and every run show them.</summary>
+    public IReadOnlyList<PluginProblem> Warnings => _warnings;
+
+    /// <summary>Records a warning about a loaded assembly.</summary>
+    public void AddWarning(PluginProblem warning) => _warnings.Add(warning);
 
     /// <summary>A catalog that registers into this registry on behalf of one assembly.</summary>
     public IPluginCatalog CatalogFor(PluginAssembly assembly) => new Catalog(this, assembly);

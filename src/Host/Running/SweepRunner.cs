@@ -71,6 +71,7 @@ public static class SweepRunner
         using var signals = new StopSignals(log);
         var cache = new StageCache(Path.Combine(HostPaths.CacheRoot, "stages"), log.Info, signals.Token);
         foreach (var problem in plan.Registry.Problems) log.Info($"warning: plugin skipped: {problem}");
+        foreach (var warning in plan.Registry.Warnings) log.Info($"warning: plugin {warning}");
         var sweep = plan.IsSweep;
         if (execution.Point != null) return RunOnePoint(plan, resumeFolder!, execution.Point, cache, log, signals.Token);
         if (execution.Executor != null && !sweep)
