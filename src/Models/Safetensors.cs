@@ -159,53 +159,42 @@ public sealed class SafetensorsFile
         return new SafetensorsEntry(name, dtype, shape, begin, end);
     }
 
-    /// <summary>Reads one tensor as float32 (F32, F16, BF16 and F64 are converted); other dtypes are refused.</summary>
+    /// <summary>Reads one tensor as float32 (F32, F16, BF16 and F64 are converted exactly as torch converts them);
+    /// other dtypes are refused.</summary>
     public Tensor ReadFloat32(string name)
     {
-        if (!entries.TryGetValue(name, out var e)) throw new KeyNotFoundException($"{Path}: no tensor named '{name}'");
-        var result = empty(e.Shape, ScalarType.Float32);
-        using var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-        stream.Seek(DataStart + e.Begin, SeekOrigin.Begin);
-        var target = MemoryMarshal.Cast<byte, float>(result.bytes);
-        switch (e.DType)
-        {
-            case "F32":
-                stream.ReadExactly(result.bytes);
-                if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("big-endian hosts are not supported");
-                break;
-            case "F16":
-            case "BF16":
-            case "F64":
-                ReadConverted(stream, e, target);
-                break;
-            default:
-                result.Dispose();
-                throw new InvalidDataException($"{Path}: tensor '{name}' has dtype {e.DType}, which cannot be loaded as a float weight");
-        }
-        return result;
+        var stored = Read(name);
+        if (stored.dtype == ScalarType.Float32) return stored;
+        using (stored) return stored.to_type(ScalarType.Float32);
     }
 
-    private static void ReadConverted(Stream stream, SafetensorsEntry e, Span<float> target)
+    /// <summary>Reads one float tensor in the dtype it is stored in (F32, F16, BF16 or F64); other dtypes are refused.
+    /// The bytes go straight into the tensor's storage.</summary>
+    public Tensor Read(string name)
     {
-        var itemSize = ItemSize(e.DType)!.Value;
-        var buffer = new byte[Math.Min(1 << 20, Math.Max(itemSize, (int)Math.Min(int.MaxValue, e.End - e.Begin)))];
-        var done = 0;
-        while (done < target.Length)
+        if (!entries.TryGetValue(name, out var e)) throw new KeyNotFoundException($"{Path}: no tensor named '{name}'");
+        var dtype = e.DType switch
         {
-            var count = Math.Min(buffer.Length / itemSize, target.Length - done);
-            var chunk = buffer.AsSpan(0, count * itemSize);
-            stream.ReadExactly(chunk);
-            for (var i = 0; i < count; i++)
-            {
-                target[done + i] = e.DType switch
-                {
-                    "F16" => (float)BitConverter.UInt16BitsToHalf(BinaryPrimitives.ReadUInt16LittleEndian(chunk.Slice(2 * i, 2))),
-                    "BF16" => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(chunk.Slice(2 * i, 2)) << 16),
-                    _ => (float)BinaryPrimitives.ReadDoubleLittleEndian(chunk.Slice(8 * i, 8)),
-                };
-            }
-            done += count;
+            "F32" => ScalarType.Float32,
+            "F16" => ScalarType.Float16,
+            "BF16" => ScalarType.BFloat16,
+            "F64" => ScalarType.Float64,
+            _ => throw new InvalidDataException($"{Path}: tensor '{name}' has dtype {e.DType}, which cannot be loaded as a float weight"),
+        };
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("big-endian hosts are not supported");
+        var result = empty(e.Shape, dtype);
+        using var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        stream.Seek(DataStart + e.Begin, SeekOrigin.Begin);
+        // A span is at most 2 GiB, so a larger tensor is read in slices of its flattened storage.
+        using var flat = result.view(-1);
+        var itemSize = ItemSize(e.DType)!.Value;
+        var slice = (1L << 30) / itemSize;
+        for (long start = 0; start < flat.shape[0]; start += slice)
+        {
+            using var part = flat.narrow(0, start, Math.Min(slice, flat.shape[0] - start));
+            stream.ReadExactly(part.bytes);
         }
+        return result;
     }
 
     /// <summary>Writes tensors (float32, float16, bfloat16, float64, int64 or int32) to a safetensors file, names
@@ -289,6 +278,10 @@ public sealed class SafetensorsCheckpoint
     /// <summary>Reads a tensor as float32.</summary>
     public Tensor ReadFloat32(string name) =>
         byName.TryGetValue(name, out var f) ? f.ReadFloat32(name) : throw new KeyNotFoundException($"{Directory}: no tensor named '{name}'");
+
+    /// <summary>Reads one float tensor in its stored dtype (see <see cref="SafetensorsFile.Read"/>).</summary>
+    public Tensor Read(string name) =>
+        byName.TryGetValue(name, out var f) ? f.Read(name) : throw new KeyNotFoundException($"{Directory}: no tensor named '{name}'");
 
     /// <summary>Opens the weights of a model folder (validating every file's header).</summary>
     public static SafetensorsCheckpoint Open(string directory)
