@@ -68,13 +68,32 @@ public sealed class CausalLM : nn.Module, ILanguageModel
     /// <summary>Loads config.json and model.safetensors (or the sharded index) from a Hugging Face model folder.
     /// F16/BF16/F64 weights are converted to float32. Missing weights, unexpected weights, shape mismatches and
     /// non-finite values are errors naming the file and key.</summary>
-    public static CausalLM Load(string modelDir)
+    public static CausalLM Load(string modelDir) => Load(modelDir, frozen: false);
+
+    /// <summary>A frozen model for reference passes (the KL, NPO and DPO reference, a controller's original): its
+    /// decoder layers keep their weights in the checkpoint's dtype when that is bfloat16 or float16 (half the memory of
+    /// float32), and each layer is widened to float32 only while it runs, so every output is bit for bit that of
+    /// <see cref="Load(string)"/>'s model. Embeddings, final norm and head are float32. No weight requires a gradient;
+    /// a float32 checkpoint gives a plain float32 model.</summary>
+    public static CausalLM LoadFrozen(string modelDir) => Load(modelDir, frozen: true);
+
+    private static CausalLM Load(string modelDir, bool frozen)
     {
         var configPath = Path.Combine(modelDir, "config.json");
         if (!File.Exists(configPath)) throw new FileNotFoundException($"{modelDir}: config.json is missing", configPath);
         var config = TransformerConfig.Load(configPath);
         var checkpoint = SafetensorsCheckpoint.Open(modelDir);
         var lm = new CausalLM(config);
+        if (frozen)
+        {
+            foreach (var p in lm.parameters()) p.requires_grad = false;
+            var stored = lm.named_parameters().Where(p => IsLayerWeight(p.name)).Select(p => checkpoint.Find(p.name)?.DType).Distinct().ToList();
+            if (stored is [{ } only] && only is "BF16" or "F16")
+            {
+                lm._layerStorage = only == "BF16" ? ScalarType.BFloat16 : ScalarType.Float16;
+                foreach (var layer in lm.Body.Layers) Retype(layer, lm._layerStorage);
+            }
+        }
         var expected = lm.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         using (no_grad())
         {
@@ -84,7 +103,7 @@ public sealed class CausalLM : nn.Module, ILanguageModel
                     ?? throw new InvalidDataException($"{modelDir}: weight '{name}' is missing from the checkpoint");
                 if (!entry.Shape.SequenceEqual(p.shape))
                     throw new InvalidDataException($"{modelDir}: weight '{name}' has shape [{string.Join(", ", entry.Shape)}] in the checkpoint but the config needs [{string.Join(", ", p.shape)}]");
-                using var t = checkpoint.ReadFloat32(name);
+                using var t = checkpoint.Read(name); // in its stored dtype; copy_ converts exactly
                 using var finite = t.isfinite();
                 if (!finite.all().item<bool>())
                     throw new InvalidDataException($"{modelDir}: weight '{name}' holds {finite.logical_not().sum().item<long>()} non-finite values (NaN or infinity) of {t.numel()}; " +
@@ -97,6 +116,34 @@ public sealed class CausalLM : nn.Module, ILanguageModel
             throw new InvalidDataException($"{modelDir}: the checkpoint has weights this architecture does not use: {string.Join(", ", unexpected.Take(5))}{(unexpected.Count > 5 ? $" (+{unexpected.Count - 5} more)" : "")}");
         lm.eval();
         return lm;
+    }
+
+    // The dtype the decoder layers' weights are held in between passes (float32 unless loaded frozen from a half checkpoint).
+    private ScalarType _layerStorage = ScalarType.Float32;
+
+    private static bool IsLayerWeight(string name) => name.StartsWith("model.layers.", StringComparison.Ordinal) || name.StartsWith("transformer.h.", StringComparison.Ordinal);
+
+    // Converts a frozen module's weights to dtype, freeing the old ones; the new ones belong to no dispose scope (a pass may
+    // run inside a training step's scope, which must not free the model's weights).
+    private static void Retype(nn.Module module, ScalarType dtype)
+    {
+        var old = module.parameters().ToList();
+        module.to(dtype);
+        foreach (var p in old) p.Dispose();
+        foreach (var p in module.parameters())
+        {
+            p.DetachFromDisposeScope();
+            p.requires_grad = false;
+        }
+    }
+
+    // Runs one decoder layer, widened to float32 for the pass when the model holds it in half precision.
+    private Tensor RunLayer(DecoderLayer layer, Func<Tensor> pass)
+    {
+        if (_layerStorage == ScalarType.Float32) return pass();
+        Retype(layer, ScalarType.Float32);
+        try { return pass(); }
+        finally { Retype(layer, _layerStorage); }
     }
 
     private static bool IsIgnorableKey(string name, TransformerConfig config) =>
@@ -197,7 +244,8 @@ public sealed class CausalLM : nn.Module, ILanguageModel
         var checkpoint = GradientCheckpointing && cache is null && is_grad_enabled();
         for (var i = 0; i < layers.Count; i++)
         {
-            x = checkpoint ? GradientCheckpoint.Run(layers[i], x, inputs, i) : layers[i].Forward(x, inputs, cache, i);
+            var (layer, input, index) = (layers[i], x, i);
+            x = checkpoint ? GradientCheckpoint.Run(layer, input, inputs, index) : RunLayer(layer, () => layer.Forward(input, inputs, cache, index));
             hidden?.Add(x);
         }
         return x;

@@ -79,10 +79,8 @@ public sealed class UnlearnStage : IStage
         CausalLM Reference()
         {
             if (reference != null) return reference;
-            reference = CausalLM.Load(models.TargetDir);
-            reference.eval();
-            foreach (var p in reference.parameters()) p.requires_grad = false;
-            return reference;
+            // Held in the checkpoint's dtype (half of float32 for a bf16 checkpoint), its passes equal the float32 model's.
+            return reference = CausalLM.LoadFrozen(models.TargetDir);
         }
         if (needs.HasFlag(ObjectiveNeeds.ReferenceModel)) Reference();
         try
@@ -214,7 +212,7 @@ public sealed class HostControllerContext(
         var wasTraining = model.training;
         try
         {
-            var evaluator = new ModelEvaluator("current", model, probeSetup(maxItems), _ => null, CancellationToken.None);
+            var evaluator = new ModelEvaluator("current", () => model, probeSetup(maxItems), _ => null, CancellationToken.None);
             return evaluator.Result(metric, split).Value;
         }
         finally { if (wasTraining) model.train(); }
@@ -225,7 +223,7 @@ public sealed class HostControllerContext(
     {
         if (_originalValues.TryGetValue((metric, split, maxItems), out var v)) return v;
         var reference = original();
-        var evaluator = new ModelEvaluator("original", reference, probeSetup(maxItems), _ => null, CancellationToken.None);
+        var evaluator = new ModelEvaluator("original", () => reference, probeSetup(maxItems), _ => null, CancellationToken.None);
         return _originalValues[(metric, split, maxItems)] = evaluator.Result(metric, split).Value;
     }
 
