@@ -30,7 +30,11 @@ internal sealed class GradientCheckpoint : SingleTensorFunction<GradientCheckpoi
         ctx.save_data("index", index);
         ctx.save_data("weights", vars.Skip(Fixed).Cast<Tensor>().ToList());
         ctx.save_data("input_grad", x.requires_grad);
-        return layer.Forward(x, inputs, null, index);
+        // Only the output leaves this scope: the layer's intermediate tensors are freed now, not kept alive by their
+        // wrappers until the training step's scope ends (all layers' activations at once, which is what checkpointing
+        // is there to avoid).
+        using var scope = NewDisposeScope();
+        return layer.Forward(x, inputs, null, index).MoveToOuterDisposeScope();
     }
 
     // The gradients the last backward handed to the engine. The engine holds its own references once backward returns,

@@ -220,10 +220,10 @@ public sealed class TrainingLoop : IDisposable
         foreach (var p in _parameters)
         {
             if (p.grad is null) continue;
-            // Each squared gradient is freed once summed: without the inner scope they all lived until the end, a
-            // second full copy of the gradients at every step.
+            // Each tensor's norm is reduced in place (no squared copy of the gradient); the inner scope frees the
+            // partial results as it goes.
             using var inner = NewDisposeScope();
-            var sq = p.grad.pow(2).sum();
+            var sq = p.grad.norm().square();
             sum = (sum is null ? sq : sum + sq).MoveToOuterDisposeScope();
         }
         return sum is null ? 0 : Math.Sqrt(sum.item<float>());

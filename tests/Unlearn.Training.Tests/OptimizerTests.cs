@@ -34,6 +34,39 @@ public class OptimizerTests
         Assert.Equal(v, vector.item<float>(), 6);
     }
 
+    [Theory]
+    [InlineData(OptimizerKind.Adamw)]
+    [InlineData(OptimizerKind.AdamwBf16State)]
+    public void AdamWStepsMatchHandComputationWithDecoupledDecayOnMatricesOnly(OptimizerKind kind)
+    {
+        // Three steps of AdamW (lr 0.1, betas 0.9/0.999, eps 1e-8, weight decay 0.5 on the matrix only) on
+        // loss = sum((matrix - 3)^2) + sum(vector^2), computed here in double; with bf16 state the stored moments are
+        // rounded to bfloat16 after every step (torch's rounding) while each step's update uses the unrounded ones.
+        var matrix = new Parameter(tensor(new[] { 1f, -2f, 0.25f }).reshape(1, 3), requires_grad: true);
+        var vector = new Parameter(tensor(new[] { 0.5f }), requires_grad: true);
+        using var loop = new TrainingLoop([matrix, vector], Settings(kind, 3, weightDecay: 0.5), 3, 0);
+        loop.Run((_, _) => new StepLoss((matrix - 3).pow(2).sum() + vector.pow(2).sum(), new Dictionary<string, double>(), 1), null, CancellationToken.None);
+        var bf16 = kind == OptimizerKind.AdamwBf16State;
+        double Stored(double x) => bf16 ? tensor((float)x).to_type(ScalarType.BFloat16).to_type(ScalarType.Float32).item<float>() : x;
+        double[] w = [1, -2, 0.25, 0.5];
+        var (m, v) = (new double[4], new double[4]);
+        for (var t = 1; t <= 3; t++)
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                var matrixEntry = i < 3;
+                var g = matrixEntry ? 2 * (w[i] - 3) : 2 * w[i];
+                var mt = 0.9 * m[i] + 0.1 * g;
+                var vt = 0.999 * v[i] + 0.001 * g * g;
+                if (matrixEntry) w[i] *= 1 - 0.1 * 0.5;
+                w[i] -= 0.1 / (1 - Math.Pow(0.9, t)) * mt / (Math.Sqrt(vt / (1 - Math.Pow(0.999, t))) + 1e-8);
+                (m[i], v[i]) = (Stored(mt), Stored(vt));
+            }
+        }
+        var got = matrix.data<float>().ToArray().Append(vector.item<float>()).ToArray();
+        for (var i = 0; i < 4; i++) Assert.Equal(w[i], got[i], 5);
+    }
+
     [Fact]
     public void AdamWWithBFloat16StateStaysCloseToFloat32AdamWAndKeepsItsStateInBFloat16()
     {
