@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Unlearn.Host.Cli;
 
 if (!Unlearn.Host.Native.TorchNativeBootstrap.EnsureFor(args)) return ExitCodes.RunFailure;
+Unlearn.Host.Native.FreedMemory.ReturnToSystem();
 var builder = CoconaApp.CreateBuilder(args, options =>
 {
     options.TreatPublicMethodsAsCommands = false;
