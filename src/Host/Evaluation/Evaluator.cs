@@ -69,16 +69,20 @@ public sealed class ModelEvaluator
     private readonly Dictionary<(string Metric, string Split), MetricResult> _results = [];
     private readonly HashSet<(string, string)> _inProgress = [];
 
-    /// <summary>Creates an evaluator for <paramref name="model"/> playing <paramref name="role"/>.</summary>
-    public ModelEvaluator(string role, ILanguageModel model, EvaluationSetup setup, Func<ModelRole, ModelEvaluator?> peers, CancellationToken cancellationToken)
+    private readonly Func<ILanguageModel> _model;
+
+    /// <summary>Creates an evaluator for the model <paramref name="model"/> gives, playing <paramref name="role"/>.
+    /// It is asked for the model before every use, so that roles sharing one resident model (the run's original,
+    /// unlearned and calibrated models are one model mixed at α = 0, 1 and α*) each get their own weights back.</summary>
+    public ModelEvaluator(string role, Func<ILanguageModel> model, EvaluationSetup setup, Func<ModelRole, ModelEvaluator?> peers, CancellationToken cancellationToken)
     {
-        Role = role; Model = model; _setup = setup; Peers = peers; CancellationToken = cancellationToken;
+        Role = role; _model = model; _setup = setup; Peers = peers; CancellationToken = cancellationToken;
     }
 
     /// <summary>The role name (original, unlearned, calibrated, retain).</summary>
     public string Role { get; }
-    /// <summary>The model.</summary>
-    public ILanguageModel Model { get; }
+    /// <summary>The model, holding this role's weights.</summary>
+    public ILanguageModel Model => _model();
     /// <summary>Other models of the run by SDK role.</summary>
     public Func<ModelRole, ModelEvaluator?> Peers { get; }
     /// <summary>Cancellation.</summary>
@@ -185,7 +189,16 @@ public sealed class HostMetricContext(ModelEvaluator evaluator, IDataSplit split
         if (role == ModelRole.Retain && evaluator.Setup.RetainLogs is { } logs) return logs.Result(metric, split1 ?? split.Name);
         var target = role == ModelRole.Current ? evaluator : evaluator.Peers(role)
             ?? throw new InvalidOperationException($"the run has no {role.ToString().ToLowerInvariant()} model, which '{metric}' needs. Add a retain model (model.retain_path or a learn recipe that trains one).");
-        return target.Result(metric, split1 ?? split.Name);
+        return Restoring(target, () => target.Result(metric, split1 ?? split.Name));
+    }
+
+    // A peer may share this evaluator's resident model (mixed to its own α): after it ran, this role's weights are put
+    // back, so a metric holding Model across a peer call still reads its own model.
+    private T Restoring<T>(ModelEvaluator target, Func<T> call)
+    {
+        var result = call();
+        if (target != evaluator) _ = evaluator.Model;
+        return result;
     }
 
     /// <inheritdoc />
@@ -193,9 +206,12 @@ public sealed class HostMetricContext(ModelEvaluator evaluator, IDataSplit split
         role == ModelRole.Current || evaluator.Peers(role) != null || role == ModelRole.Retain && evaluator.Setup.RetainLogs != null;
 
     /// <inheritdoc />
-    public override IReadOnlyList<AnswerScores> ScoreAnswers(IReadOnlyList<(string Question, string Answer)> pairs, ModelRole role) =>
-        (role == ModelRole.Current ? evaluator : evaluator.Peers(role)
-            ?? throw new InvalidOperationException($"the run has no {role.ToString().ToLowerInvariant()} model to score answers with")).Score(pairs);
+    public override IReadOnlyList<AnswerScores> ScoreAnswers(IReadOnlyList<(string Question, string Answer)> pairs, ModelRole role)
+    {
+        var target = role == ModelRole.Current ? evaluator : evaluator.Peers(role)
+            ?? throw new InvalidOperationException($"the run has no {role.ToString().ToLowerInvariant()} model to score answers with");
+        return Restoring(target, () => target.Score(pairs));
+    }
 
     /// <inheritdoc />
     public override IReadOnlyList<AnswerScores> ScoreAnswersWithModelFolder(string modelFolder, IReadOnlyList<(string Question, string Answer)> pairs) =>

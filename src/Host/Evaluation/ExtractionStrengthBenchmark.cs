@@ -58,7 +58,7 @@ public static class ExtractionStrengthBenchmark
             {
                 // A fresh evaluator per measurement: no cached passes carry over.
                 var setup = new EvaluationSetup(splits, tokenizer, encoder, Metric, generator, batchSize, null);
-                var evaluator = new ModelEvaluator("bench", model, setup, _ => null, CancellationToken.None);
+                var evaluator = new ModelEvaluator("bench", () => model, setup, _ => null, CancellationToken.None);
                 var clock = Stopwatch.StartNew();
                 value = evaluator.Result(metric, "full").Value;
                 return clock.Elapsed.TotalSeconds;

@@ -34,7 +34,8 @@ public sealed class AttackedModels(RunContext context, AttackPlan attack) : IDis
     {
         if (_evaluators.TryGetValue(role, out var evaluator)) return evaluator;
         ILanguageModel model = context.Model(role);
-        if (_steps.Any(s => s.Attack.ChangesWeights))
+        var copied = _steps.Any(s => s.Attack.ChangesWeights);
+        if (copied)
         {
             var copy = context.Model(role).Clone();
             _copies.Add(copy);
@@ -44,7 +45,9 @@ public sealed class AttackedModels(RunContext context, AttackPlan attack) : IDis
             model = copy;
         }
         foreach (var (plugin, step) in _steps) model = PluginCall.Run(plugin.Descriptor, $"ReadThrough of the {role} model", () => step.ReadThrough(model));
-        return _evaluators[role] = new ModelEvaluator(role, model, Setup(), Peer, context.Cancellation);
+        // A read-out over the run's own model (not a copy) gets the role's weights back before every use.
+        Func<ILanguageModel> source = copied ? () => model : () => { _ = context.Model(role); return model; };
+        return _evaluators[role] = new ModelEvaluator(role, source, Setup(), Peer, context.Cancellation);
     }
 
     // The run's evaluation setup with the attacked encoder; generation from a model that is no plain CausalLM (a

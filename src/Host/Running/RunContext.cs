@@ -87,12 +87,14 @@ public sealed class RunContext(RunPlan plan, StageCache cache, RunLog log, RunFo
         _ => false,
     };
 
-    /// <summary>The model in <paramref name="role"/>, loaded on first use; the calibrated model is θ(α*) mixed from the
-    /// original and the unlearned checkpoints. Throws when the run has no such model (check <see cref="HasModel"/>).</summary>
+    /// <summary>The model in <paramref name="role"/>, loaded on first use. Once the run has an unlearned model, the
+    /// original, unlearned and calibrated roles are the mixer's one resident model, set to θ(0), θ(1) or θ(α*) (bit for
+    /// bit the loaded checkpoints at 0 and 1) by each call: a caller that keeps the model across another role's call
+    /// asks again before using it. Throws when the run has no such model (check <see cref="HasModel"/>).</summary>
     public CausalLM Model(string role)
     {
         if (!HasModel(role)) throw new InvalidOperationException($"the run has no {role} model");
-        if (role == ModelRoles.Calibrated) return Mixer().Mix(Calibration!.Alpha);
+        if (MixingAlpha(role) is { } alpha) return Mixer().Mix(alpha);
         if (_models.TryGetValue(role, out var model)) return model;
         var dir = role switch
         {
@@ -103,6 +105,15 @@ public sealed class RunContext(RunPlan plan, StageCache cache, RunLog log, RunFo
         // A LoRA result is a PEFT adapter folder on the original: the unlearned model is the original with it merged.
         return _models[role] = LoraAdapter.IsAdapterFolder(dir) ? LoraAdapter.LoadMerged(Learned.TargetDir, dir) : CausalLM.Load(dir);
     }
+
+    // Where a role sits on the line from the original (0) to the unlearned model (1), when the run has both.
+    private double? MixingAlpha(string role) => HasModel(ModelRoles.Unlearned) ? role switch
+    {
+        ModelRoles.Original => 0,
+        ModelRoles.Unlearned => 1,
+        ModelRoles.Calibrated => Calibration!.Alpha,
+        _ => null,
+    } : null;
 
     /// <summary>The mixer of the original and unlearned models (full checkpoints or a LoRA adapter): its one model is
     /// what a calibrator's mixes and the calibrated model are written into, neither endpoint resident beside it.</summary>
@@ -132,7 +143,7 @@ public sealed class RunContext(RunPlan plan, StageCache cache, RunLog log, RunFo
     public ModelEvaluator Evaluator(string role)
     {
         if (_evaluators.TryGetValue(role, out var evaluator)) return evaluator;
-        return _evaluators[role] = new ModelEvaluator(role, Model(role), Setup(), Peer, Cancellation);
+        return _evaluators[role] = new ModelEvaluator(role, () => Model(role), Setup(), Peer, Cancellation);
     }
 
     // The models a metric may compare with: the retain model when the run evaluates it, and the original.

@@ -71,7 +71,7 @@ public sealed class HostCalibrationContext(IModelMixer mixer, Func<int?, Evaluat
 
     /// <inheritdoc />
     public override double Evaluate(ILanguageModel model, string metric, string split, int? maxItems = null) =>
-        new ModelEvaluator("calibration", model, setup(maxItems), _ => null, ct).Result(metric, split).Value;
+        new ModelEvaluator("calibration", () => model, setup(maxItems), _ => null, ct).Result(metric, split).Value;
 
     private Spectre.Console.ProgressTask? _task;
 
