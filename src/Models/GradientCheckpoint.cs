@@ -24,9 +24,11 @@ internal sealed class GradientCheckpoint : SingleTensorFunction<GradientCheckpoi
     public override Tensor forward(AutogradContext ctx, params object[] vars)
     {
         var (x, layer, inputs, index) = ((Tensor)vars[0], (DecoderLayer)vars[1], (LayerInputs)vars[2], (int)vars[3]);
-        ctx.save_for_backward([x]);
+        // The per-pass inputs (rotary tables, mask) are saved by the engine like x: backward may run after the scope
+        // that made them has freed its wrappers (an objective computes its loss in its own scope).
+        ctx.save_for_backward([x, .. Present(inputs)]);
         ctx.save_data("layer", layer);
-        ctx.save_data("inputs", inputs);
+        ctx.save_data("inputs", (inputs.Cos is not null, inputs.Sin is not null, inputs.Mask is not null));
         ctx.save_data("index", index);
         ctx.save_data("weights", vars.Skip(Fixed).Cast<Tensor>().ToList());
         ctx.save_data("input_grad", x.requires_grad);
@@ -36,6 +38,9 @@ internal sealed class GradientCheckpoint : SingleTensorFunction<GradientCheckpoi
         using var scope = NewDisposeScope();
         return layer.Forward(x, inputs, null, index).MoveToOuterDisposeScope();
     }
+
+    private static IEnumerable<Tensor> Present(LayerInputs inputs) =>
+        new[] { inputs.Cos, inputs.Sin, inputs.Mask }.Where(t => t is not null)!;
 
     // The gradients the last backward handed to the engine. The engine holds its own references once backward returns,
     // so they are released at the next call instead of living in the training step's dispose scope (a second copy of
@@ -50,7 +55,7 @@ internal sealed class GradientCheckpoint : SingleTensorFunction<GradientCheckpoi
             _handedOver.Clear();
         }
         var layer = (DecoderLayer)ctx.get_data("layer");
-        var inputs = (LayerInputs)ctx.get_data("inputs");
+        var (hasCos, hasSin, hasMask) = ((bool, bool, bool))ctx.get_data("inputs");
         var index = (int)ctx.get_data("index");
         var weights = (List<Tensor>)ctx.get_data("weights");
         var inputGrad = (bool)ctx.get_data("input_grad");
@@ -58,7 +63,10 @@ internal sealed class GradientCheckpoint : SingleTensorFunction<GradientCheckpoi
         // The recomputed activations are freed when this layer's backward ends, not with the step.
         using (var scope = NewDisposeScope())
         {
-            var x = ctx.get_saved_variables()[0];
+            var saved = ctx.get_saved_variables();
+            var x = saved[0];
+            var next = 1;
+            var inputs = new LayerInputs(hasCos ? saved[next++] : null, hasSin ? saved[next++] : null, hasMask ? saved[next++] : null);
             using var grad = enable_grad();
             var input = x.detach().requires_grad_(inputGrad);
             var output = layer.Forward(input, inputs, null, index);

@@ -14,8 +14,12 @@ public class GradientCheckpointTests
     private static Dictionary<string, Tensor> Gradients(CausalLM model, Tensor ids)
     {
         foreach (var p in model.parameters()) p.grad?.zero_();
-        var logits = model.Forward(ids, ones_like(ids)).Logits;
-        logits.log_softmax(-1).narrow(-1, 0, 7).sum().backward();
+        // The loss leaves the scope of its forward pass, as an objective's does: backward runs after the pass's own
+        // tensors (rotary tables, mask) have been freed by that scope.
+        Tensor loss;
+        using (var pass = NewDisposeScope())
+            loss = model.Forward(ids, ones_like(ids)).Logits.log_softmax(-1).narrow(-1, 0, 7).sum().MoveToOuterDisposeScope();
+        loss.backward();
         return model.named_parameters().Where(p => p.parameter.requires_grad)
             .ToDictionary(p => p.name, p => p.parameter.grad!.clone());
     }
