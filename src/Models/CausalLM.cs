@@ -44,7 +44,7 @@ public sealed class CausalLM : nn.Module, ILanguageModel
     /// <summary>Number of trainable values (tied weights counted once).</summary>
     public long ParameterCount => parameters().Sum(p => p.numel());
 
-    private Backbone Body => (Backbone?)transformer ?? model!;
+    internal Backbone Body => (Backbone?)transformer ?? model!;
 
     /// <summary>A model with freshly initialised weights: normal(0, initializer_range) for projection and
     /// embedding matrices, zeros for biases, ones for norm scales. The same seed gives the same weights.</summary>

@@ -17,7 +17,7 @@ internal sealed class GradientCheckpoint : SingleTensorFunction<GradientCheckpoi
     public static Tensor Run(DecoderLayer layer, Tensor x, LayerInputs inputs, int index)
     {
         // The trained weights are inputs of the function, so the engine passes their gradients on to them.
-        var weights = layer.parameters().Where(p => p.requires_grad).Cast<Tensor>().ToList();
+        var weights = layer.parameters().Cast<Tensor>().Concat(layer.AttachedWeights).Where(p => p.requires_grad).ToList();
         return apply([x, layer, inputs, index, .. weights]);
     }
 

@@ -113,6 +113,11 @@ internal static class AttentionMath
 internal abstract class DecoderLayer(string name) : nn.Module(name)
 {
     public abstract Tensor Forward(Tensor x, LayerInputs inputs, KeyValueCache? cache, int index);
+
+    /// <summary>Trained tensors that the layer's forward uses without owning them (a LoRA adapter's A and B, applied
+    /// by forward hooks on its projections): gradient checkpointing passes them on as it does the layer's own
+    /// weights.</summary>
+    public List<Tensor> AttachedWeights { get; } = [];
 }
 
 /// <summary>GPT-2 attention: fused c_attn (Conv1D) and c_proj.</summary>

@@ -33,8 +33,15 @@ public sealed class LoraAdapter : IDisposable
         _model = model;
         Settings = settings;
         _targets = targets;
-        foreach (var t in targets) _hooks.Add(t.Layer.register_forward_hook((_, input, output) => Adapt(t, input, output)));
+        foreach (var t in targets)
+        {
+            _hooks.Add(t.Layer.register_forward_hook((_, input, output) => Adapt(t, input, output)));
+            Owner(t).AttachedWeights.AddRange([t.A, t.B]);
+        }
     }
+
+    // The decoder layer whose forward runs the adapted projection.
+    private DecoderLayer Owner(Target t) => _model.Body.Layers.First(layer => layer.modules().Contains(t.Layer));
 
     /// <summary>The settings.</summary>
     public LoraSettings Settings { get; }
@@ -96,6 +103,8 @@ public sealed class LoraAdapter : IDisposable
     public void Detach()
     {
         foreach (var h in _hooks) h.remove();
+        if (_hooks.Count > 0)
+            foreach (var t in _targets) Owner(t).AttachedWeights.RemoveAll(w => ReferenceEquals(w, t.A) || ReferenceEquals(w, t.B));
         _hooks.Clear();
     }
 

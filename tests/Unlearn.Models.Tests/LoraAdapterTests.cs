@@ -47,6 +47,28 @@ public class LoraAdapterTests
     }
 
     [Fact]
+    public void CheckpointedLayersGiveTheAdapterTheSameGradients()
+    {
+        using var scope = NewDisposeScope();
+        using var model = CausalLM.Create(TestModels.Llama, 1);
+        using var adapter = Trained(model, 7);
+        foreach (var p in model.parameters()) p.requires_grad = false;
+        model.train();
+        List<Tensor> Gradients()
+        {
+            foreach (var p in adapter.Parameters) p.grad?.zero_();
+            var ids = Ids();
+            model.Forward(ids, ones_like(ids)).Logits.log_softmax(-1).narrow(-1, 0, 3).sum().backward();
+            return adapter.Parameters.Select(p => p.grad!.clone()).ToList();
+        }
+        var plain = Gradients();
+        model.GradientCheckpointing = true;
+        var checkpointed = Gradients();
+        Assert.All(plain.Zip(checkpointed), pair => Assert.True(pair.First.allclose(pair.Second, rtol: 1e-5, atol: 1e-7)));
+        Assert.Contains(plain, g => g.abs().sum().item<float>() > 0);
+    }
+
+    [Fact]
     public void AdaptedForwardEqualsTheMergedModelsForward()
     {
         using var scope = NewDisposeScope();

@@ -117,7 +117,7 @@ public sealed class LearnStage : IStage
             var encoder = new BatchEncoder(tokenizer, template, spec.Model.MaxLength);
             log.Info($"learn/base: {spec.Model.Architecture} model, {model.ParameterCount:N0} parameters, vocabulary {vocabulary.Count}, {general.Count} general-knowledge items");
             var result = SupervisedTraining.Train(model, encoder, general, spec.Learn.Base, spec.Seed, Path.Combine(staging, "checkpoint"), log.TrainingProgress("learn/base"), ct);
-            var throughput = Throughput("learn/base", model, encoder, general, spec.Learn.Base, result, spec.Seed, log, ct);
+            var throughput = Throughput("learn/base", model, encoder, general, result, spec.Seed, log);
             model.Save(staging);
             vocabulary.Save(staging);
             WriteTrainingRecord(staging, result, throughput);
@@ -140,7 +140,7 @@ public sealed class LearnStage : IStage
             var encoder = new BatchEncoder(tokenizer, template, spec.Model.MaxLength);
             log.Info($"learn/{role}: fine-tuning on {items.Count} items");
             var result = SupervisedTraining.Train(model, encoder, items, spec.Learn.Target, spec.Seed + (role == "retain" ? 1 : 0), Path.Combine(staging, "checkpoint"), log.TrainingProgress("learn/" + role), ct);
-            var throughput = Throughput("learn/" + role, model, encoder, items, spec.Learn.Target, result, spec.Seed, log, ct);
+            var throughput = Throughput("learn/" + role, model, encoder, items, result, spec.Seed, log);
             model.Save(staging);
             ModelFolder.CopyTokenizerFiles(fromDir, staging);
             WriteTrainingRecord(staging, result, throughput);
@@ -151,10 +151,10 @@ public sealed class LearnStage : IStage
         return (dir, key);
     }
 
-    private static StageThroughput Throughput(string label, CausalLM model, BatchEncoder encoder, IReadOnlyList<QaItem> items, TrainerSettings settings, TrainingResult result, int seed, RunLog log, CancellationToken ct)
+    private static StageThroughput Throughput(string label, CausalLM model, BatchEncoder encoder, IReadOnlyList<QaItem> items, TrainingResult result, int seed, RunLog log)
     {
         var meanLength = items.Average(i => { var (p, a) = encoder.Tokenize(i.Question, i.Answer); return p.Count + a.Count; });
-        var throughput = StageThroughput.Measure(model.Config, result, settings.BatchSize, meanLength, seed, ct);
+        var throughput = StageThroughput.Measure(model.Config, result, meanLength, seed);
         log.Info(throughput.Describe(label));
         return throughput;
     }
@@ -164,8 +164,10 @@ public sealed class LearnStage : IStage
         {
             steps = result.Steps,
             tokens_per_second = Math.Round(throughput.TokensPerSecond),
-            bench_tokens_per_second = Math.Round(throughput.BenchTokensPerSecond),
-            bench_shape = new { batch = throughput.Batch, sequence_length = throughput.SequenceLength },
+            model_gflops = Math.Round(throughput.ModelGflops, 2),
+            gemm_gflops = Math.Round(throughput.GemmGflops, 2),
+            step_over_gemm = Math.Round(throughput.StepOverGemm, 3),
+            sequence_length = throughput.SequenceLength,
             late_throughput_ratio = throughput.LateThroughputRatio is { } r ? Math.Round(r, 3) : (double?)null,
             first_loss = result.History.Count > 0 ? result.History[0].Loss : double.NaN,
             final_loss = result.History.Count > 0 ? result.History[^1].Loss : double.NaN,

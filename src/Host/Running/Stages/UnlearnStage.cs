@@ -150,8 +150,7 @@ public sealed class UnlearnStage : IStage
             model.eval();
             model.GradientCheckpointing = false;
             foreach (var p in model.parameters()) p.requires_grad = true;
-            var throughput = StageThroughput.Measure(model.Config, result, settings.BatchSize,
-                forgetSequences.Average(s => s.Prompt.Count + s.Answer.Count), spec.Seed, ct);
+            var throughput = StageThroughput.Measure(model.Config, result, forgetSequences.Average(s => s.Prompt.Count + s.Answer.Count), spec.Seed);
             log.Info(throughput.Describe($"unlearn/{method.Descriptor.Name}"));
             if (adapter != null) adapter.Save(staging, models.TargetDir);
             else model.Save(staging);
