@@ -244,11 +244,21 @@ public sealed class CausalLM : nn.Module, ILanguageModel
         var checkpoint = GradientCheckpointing && cache is null && is_grad_enabled();
         for (var i = 0; i < layers.Count; i++)
         {
-            var (layer, input, index) = (layers[i], x, i);
-            x = checkpoint ? GradientCheckpoint.Run(layer, input, inputs, index) : RunLayer(layer, () => layer.Forward(input, inputs, cache, index));
-            hidden?.Add(x);
+            var next = checkpoint ? GradientCheckpoint.Run(layers[i], x, inputs, i) : RunInOwnScope(layers[i], x, inputs, cache, i);
+            if (hidden != null) hidden.Add(next);
+            else x.Dispose(); // the handle only: autograd holds its own reference where backward needs the tensor
+            x = next;
         }
         return x;
+    }
+
+    // Only the layer's output leaves its scope: the layer's intermediate tensors are released when it returns instead of
+    // living in the caller's scope until the whole pass ends (every layer's activations at once, gigabytes for a batch of
+    // a 1B model). What backward needs the autograd engine keeps by itself.
+    private Tensor RunInOwnScope(DecoderLayer layer, Tensor x, LayerInputs inputs, KeyValueCache? cache, int index)
+    {
+        using var scope = NewDisposeScope();
+        return RunLayer(layer, () => layer.Forward(x, inputs, cache, index)).MoveToOuterDisposeScope();
     }
 }
 
