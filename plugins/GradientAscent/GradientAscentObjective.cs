@@ -19,7 +19,6 @@ public sealed class GradientAscentObjective(AscentTricks tricks, RetainTerm reta
         var forget = batch.Forget;
         var (loss, logs) = Tricks.Compute(AnswerLogits.Of(context.Model, forget));
         var retainTerm = RetainRegulariser.Compute(retain, retainWeight, context, batch, logs);
-        if (retainTerm is not null) loss = loss + retainTerm;
-        return new ObjectiveLoss(loss, logs);
+        return ObjectiveLoss.Sum(logs, loss, retainTerm);
     }
 }

@@ -33,8 +33,7 @@ public sealed class NpoObjective(double beta, RetainTerm retain, double retainWe
             ["npo_loss"] = loss.item<float>(),
         };
         var retainTerm = RetainRegulariser.Compute(retain, retainWeight, context, batch, logs);
-        if (retainTerm is not null) loss = loss + retainTerm;
-        return new ObjectiveLoss(loss, logs);
+        return ObjectiveLoss.Sum(logs, loss, retainTerm);
     }
 }
 
@@ -61,7 +60,6 @@ public sealed class SimNpoObjective(double beta, double gamma, double retainWeig
             ["simnpo_loss"] = loss.item<float>(),
         };
         var retainTerm = RetainRegulariser.Compute(RetainTerm.Nll, retainWeight, context, batch, logs);
-        if (retainTerm is not null) loss = loss + retainTerm;
-        return new ObjectiveLoss(loss, logs);
+        return ObjectiveLoss.Sum(logs, loss, retainTerm);
     }
 }

@@ -35,8 +35,7 @@ public sealed class RefusalObjective(RefusalSet refusals, double retainWeight) :
         var loss = AnswerLoss.MeanNll(context.Model, refusal);
         var logs = new Dictionary<string, double> { ["refusal_nll"] = loss.item<float>() };
         var retainTerm = RetainRegulariser.Compute(RetainTerm.Nll, retainWeight, context, batch, logs);
-        if (retainTerm is not null) loss = loss + retainTerm;
-        return new ObjectiveLoss(loss, logs);
+        return ObjectiveLoss.Sum(logs, loss, retainTerm);
     }
 }
 
@@ -81,7 +80,6 @@ public sealed class RefusalDpoObjective(RefusalSet refusals, double beta, double
             ["dpo_loss"] = loss.item<float>(),
         };
         var retainTerm = RetainRegulariser.Compute(RetainTerm.Nll, retainWeight, context, batch, logs);
-        if (retainTerm is not null) loss = loss + retainTerm;
-        return new ObjectiveLoss(loss, logs);
+        return ObjectiveLoss.Sum(logs, loss, retainTerm);
     }
 }

@@ -33,7 +33,7 @@ internal static class ShiftedAnswer
         using (no_grad())
             logs["forget_nll"] = AnswerLoss.MeanNll(forgetLogits, batch.Forget.Labels).item<float>();
         var retainTerm = RetainRegulariser.Compute(RetainTerm.Nll, retainWeight, context, batch, logs);
-        return new ObjectiveLoss(retainTerm is null ? loss : loss + retainTerm, logs);
+        return ObjectiveLoss.Sum(logs, loss, retainTerm);
     }
 }
 

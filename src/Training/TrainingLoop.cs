@@ -6,8 +6,10 @@ using static TorchSharp.torch;
 
 namespace Unlearn.Training;
 
-/// <summary>The loss of one micro-batch: the tensor to back-propagate, values to log, and answer tokens seen.</summary>
-public sealed record StepLoss(Tensor Loss, IReadOnlyDictionary<string, double> Logs, long Tokens);
+/// <summary>The loss of one micro-batch: the tensor to minimise, values to log, and answer tokens seen. With
+/// <see cref="Terms"/> (tensors whose sum is <see cref="Loss"/>, e.g. of separate forward passes) the loop
+/// back-propagates the terms one by one, so no pass's gradients wait in the autograd engine for another's.</summary>
+public sealed record StepLoss(Tensor Loss, IReadOnlyDictionary<string, double> Logs, long Tokens, IReadOnlyList<Tensor>? Terms = null);
 
 /// <summary>What happened in one optimiser step.</summary>
 /// <param name="Step">1-based steps done.</param>
@@ -186,7 +188,10 @@ public sealed class TrainingLoop : IDisposable
             var stepLoss = lossFor(Step, micro);
             var value = stepLoss.Loss.item<float>();
             if (!double.IsFinite(value)) { finite = false; lossSum = value; break; }
-            (stepLoss.Loss / accumulation).backward();
+            var terms = stepLoss.Terms ?? [stepLoss.Loss];
+            // Terms may share part of a graph, so all but the last keep theirs for the next.
+            for (var i = 0; i < terms.Count; i++)
+                (terms[i] / accumulation).backward(retain_graph: i < terms.Count - 1);
             lossSum += value;
             tokens += stepLoss.Tokens;
             foreach (var (k, v) in stepLoss.Logs) logs[k] = logs.GetValueOrDefault(k) + v / accumulation;

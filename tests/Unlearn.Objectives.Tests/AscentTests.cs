@@ -137,6 +137,12 @@ public class AscentTests(TinyWorld world)
         var retain = Hand.MeanNll(model, batch.Retain!);
         Hand.Close(-forget + 0.7 * retain, loss.Loss.item<float>());
         Hand.Close(retain, loss.Logs["retain_nll"]);
+        // The forget and retain passes are separate terms, which the host back-propagates one by one.
+        Assert.Equal(2, loss.Terms.Count);
+        Hand.Close(-forget, loss.Terms[0].item<float>());
+        Hand.Close(0.7 * retain, loss.Terms[1].item<float>());
+        var ga = new GradientAscentObjective(new AscentTricks(), RetainTerm.None, 0).ComputeLoss(TinyWorld.Context(model, encoder), batch);
+        Assert.Same(ga.Loss, Assert.Single(ga.Terms));
     }
 
     [Fact]

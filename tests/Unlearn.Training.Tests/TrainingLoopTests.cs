@@ -93,6 +93,27 @@ public class TrainingLoopTests
         Assert.Equal(1.1, w.item<float>(), 5); // only the second (first finite) step moved w, as a first AdamW step
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TermsAreBackPropagatedOneByOneToTheGradientOfTheirSum(bool sharedGraph)
+    {
+        // Separate graphs: (w-1)^2 + (w-5)^2, gradient 4w - 12 = -8 at w = 1. A shared node u = 2w: u^2 + 3u,
+        // gradient 8w + 6 = 14 at w = 1 (the first term's backward must leave the shared part for the second).
+        var w = Scalar(1f);
+        using var loop = new TrainingLoop([w], Plain(totalSteps: 1), 1, 0);
+        var result = loop.Run((_, _) =>
+        {
+            Tensor[] terms;
+            if (sharedGraph) { var u = w * 2; terms = [u.pow(2).sum(), (u * 3).sum()]; }
+            else terms = [(w - 1).pow(2).sum(), (w - 5).pow(2).sum()];
+            // Loss is detached: back-propagating it instead of the terms would throw.
+            return new StepLoss((terms[0] + terms[1]).detach(), new Dictionary<string, double>(), 1, terms);
+        }, null, CancellationToken.None);
+        Assert.Equal(sharedGraph ? 14.0 : 8.0, result.History[0].GradientNorm, 5);
+        Assert.Equal(sharedGraph ? 10.0 : 16.0, result.History[0].Loss, 5);
+    }
+
     [Fact]
     public void GradientAccumulationAveragesMicroBatches()
     {

@@ -145,7 +145,7 @@ public sealed class UnlearnStage : IStage
                 };
                 var loss = PluginCall.Run(method.Descriptor, "ComputeLoss", () => objective.ComputeLoss(context, batch));
                 var tokens = batch.Forget.AttentionMask.sum().item<long>() + (retain?.AttentionMask.sum().item<long>() ?? 0);
-                return new StepLoss(loss.Loss, loss.Logs, tokens);
+                return new StepLoss(loss.Loss, loss.Logs, tokens, loss.Terms);
             }, observer, ct, Path.Combine(staging, "checkpoint"));
             model.eval();
             model.GradientCheckpointing = false;
