@@ -244,7 +244,7 @@ public sealed class CausalLM : nn.Module, ILanguageModel
         var checkpoint = GradientCheckpointing && cache is null && is_grad_enabled();
         for (var i = 0; i < layers.Count; i++)
         {
-            var next = checkpoint ? GradientCheckpoint.Run(layers[i], x, inputs, i) : RunInOwnScope(layers[i], x, inputs, cache, i);
+            var next = RunInOwnScope(layers[i], x, inputs, cache, i, checkpoint);
             if (hidden != null) hidden.Add(next);
             else x.Dispose(); // the handle only: autograd holds its own reference where backward needs the tensor
             x = next;
@@ -254,11 +254,12 @@ public sealed class CausalLM : nn.Module, ILanguageModel
 
     // Only the layer's output leaves its scope: the layer's intermediate tensors are released when it returns instead of
     // living in the caller's scope until the whole pass ends (every layer's activations at once, gigabytes for a batch of
-    // a 1B model). What backward needs the autograd engine keeps by itself.
-    private Tensor RunInOwnScope(DecoderLayer layer, Tensor x, LayerInputs inputs, KeyValueCache? cache, int index)
+    // a 1B model). What backward needs the autograd engine keeps by itself (a checkpointed layer: its input).
+    private Tensor RunInOwnScope(DecoderLayer layer, Tensor x, LayerInputs inputs, KeyValueCache? cache, int index, bool checkpoint)
     {
         using var scope = NewDisposeScope();
-        return RunLayer(layer, () => layer.Forward(x, inputs, cache, index)).MoveToOuterDisposeScope();
+        var output = checkpoint ? GradientCheckpoint.Run(layer, x, inputs, index) : RunLayer(layer, () => layer.Forward(x, inputs, cache, index));
+        return output.MoveToOuterDisposeScope();
     }
 }
 

@@ -32,11 +32,9 @@ internal sealed class GradientCheckpoint : SingleTensorFunction<GradientCheckpoi
         ctx.save_data("index", index);
         ctx.save_data("weights", vars.Skip(Fixed).Cast<Tensor>().ToList());
         ctx.save_data("input_grad", x.requires_grad);
-        // Only the output leaves this scope: the layer's intermediate tensors are freed now, not kept alive by their
-        // wrappers until the training step's scope ends (all layers' activations at once, which is what checkpointing
-        // is there to avoid).
-        using var scope = NewDisposeScope();
-        return layer.Forward(x, inputs, null, index).MoveToOuterDisposeScope();
+        // The caller runs each layer in its own dispose scope, so the layer's intermediate tensors are freed when it
+        // returns: nothing of them is kept, which is what checkpointing is there for.
+        return layer.Forward(x, inputs, null, index);
     }
 
     private static IEnumerable<Tensor> Present(LayerInputs inputs) =>

@@ -30,9 +30,10 @@ public class CausalLMTests
     {
         // Each layer's temporaries are freed when the layer returns: a deeper model leaves no more tensors alive in the
         // caller's scope (on a 1B model, all layers' activations of a scoring batch were gigabytes held until it ended).
-        int Survivors(int layers, bool grad)
+        int Survivors(int layers, bool grad, bool checkpointing)
         {
             using var model = CausalLM.Create(TestModels.ByName(family) with { NumLayers = layers }, seed: 1);
+            model.GradientCheckpointing = checkpointing;
             using var ids = Ids(new long[,] { { 1, 2, 3, 4, 5 }, { 6, 7, 8, 9, 10 } });
             using var mask = ones_like(ids);
             using var gradMode = grad ? enable_grad() : no_grad();
@@ -46,9 +47,8 @@ public class CausalLMTests
             }
             return survivors;
         }
-        // (Checkpointing keeps every layer's input by design: that is what its backward recomputes from.)
-        foreach (var grad in new[] { false, true })
-            Assert.Equal(Survivors(2, grad), Survivors(6, grad));
+        foreach (var (grad, checkpointing) in new[] { (false, false), (true, false), (true, true) })
+            Assert.Equal(Survivors(2, grad, checkpointing), Survivors(6, grad, checkpointing));
     }
 
     [Theory]
